@@ -1,0 +1,1 @@
+"""guardrail: catch hallucinations in LLM answers."""

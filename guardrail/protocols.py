@@ -1,0 +1,54 @@
+"""The pluggable parts of a check.  Each has one default; any object with these methods fits.
+
+=================  =========================================  ==============================
+part               default                                    what else fits
+=================  =========================================  ==============================
+ClaimExtractor     ``RuleBasedExtractor`` (pysbd, offline)    ``LLMClaimExtractor``
+Retriever          the ``context`` passed to ``check``        ``EvidenceIndex``, web search,
+                                                              a LangChain retriever adapter
+NLIModel           ``EmbeddedNLI`` (the shipped verifier)     any cross-encoder, hub name
+Policy             ``annotate``                               flag, redact, block, your own
+=================  =========================================  ==============================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from guardrail.report import Claim, Passage, Report
+
+
+@runtime_checkable
+class ClaimExtractor(Protocol):
+    """Splits an answer into atomic claims with character offsets into it."""
+
+    def extract(self, text: str, *, question: str | None = None) -> list[Claim]: ...
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """Finds evidence passages for a query (a claim's text)."""
+
+    def retrieve(self, query: str, k: int) -> list[Passage]: ...
+
+    async def aretrieve(self, query: str, k: int) -> list[Passage]: ...
+
+
+@runtime_checkable
+class NLIModel(Protocol):
+    """Scores (evidence, claim) pairs: rows of [entailment, neutral, contradiction] probabilities."""
+
+    def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Decides what the user sees: returns the output text, or raises ``BlockedResponse``."""
+
+    name: str
+
+    def apply(self, report: Report) -> str: ...

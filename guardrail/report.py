@@ -1,0 +1,153 @@
+"""The results guardrail returns: frozen, JSON-serialisable, and the same from every entry point."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["supported", "contradicted", "unsupported"]
+VERDICTS: tuple[Verdict, ...] = ("supported", "contradicted", "unsupported")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A piece of evidence text and where it came from (``id`` is what citations name)."""
+
+    text: str
+    id: str
+    url: str | None = None
+    title: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How the Sources list names this passage."""
+        return self.title or self.url or self.id
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An atomic statement of the answer; ``answer[start:end]`` is the span it came from.
+
+    ``text`` may differ from that span when the extractor made it self-contained (an LLM
+    extractor resolving "it" to a name); the offsets always point into the original answer.
+    """
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A window of a passage scored against one claim; ``passage.text[start:end] == quote``."""
+
+    passage: Passage
+    quote: str
+    start: int
+    end: int
+    entailment: float
+    contradiction: float
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The verdict on one claim, the evidence behind it and any extra check that fired."""
+
+    claim: Claim
+    verdict: Verdict
+    score: float  # probability that the claim is supported, in [0, 1]
+    evidence: tuple[Evidence, ...] = ()  # best first
+    issues: tuple[str, ...] = ()  # e.g. "number '1994' is not in the evidence"
+    citation: int | None = None  # 1-based index into Report.sources, set when supported
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict != "supported"
+
+
+@dataclass(frozen=True)
+class CitationCheck:
+    """A citation marker the answer already carried, and whether its passage supports the sentence."""
+
+    marker: str
+    start: int  # the sentence the marker belongs to, offsets into the answer
+    end: int
+    passage_id: str | None  # None when the marker points at no known passage
+    supports: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything guardrail found about one answer.
+
+    ``output`` is the text to show the user after the policy ran (annotated, redacted or the
+    answer unchanged); ``annotated`` is always the answer with citations and a Sources list.
+    """
+
+    answer: str
+    claims: tuple[ClaimResult, ...]
+    sources: tuple[Passage, ...]
+    annotated: str
+    output: str
+    policy: str
+    citations: tuple[CitationCheck, ...] = ()
+    errors: tuple[str, ...] = ()  # what failed open (the check could not run in full)
+    elapsed_ms: float = 0.0
+
+    @property
+    def flagged(self) -> tuple[ClaimResult, ...]:
+        """Claims that are contradicted or have no support in the evidence."""
+        return tuple(c for c in self.claims if c.flagged)
+
+    @property
+    def supported(self) -> tuple[ClaimResult, ...]:
+        return tuple(c for c in self.claims if not c.flagged)
+
+    @property
+    def ok(self) -> bool:
+        """True when every claim is supported and nothing failed."""
+        return not self.flagged and not self.errors
+
+    @property
+    def score(self) -> float:
+        """Response-level support: the weakest claim's score (1.0 when there are no claims)."""
+        return min((c.score for c in self.claims), default=1.0)
+
+    @property
+    def factual_precision(self) -> float | None:
+        """Share of claims that are supported (FActScore); None when there are no claims."""
+        return len(self.supported) / len(self.claims) if self.claims else None
+
+    @property
+    def citation_recall(self) -> float | None:
+        """ALCE citation recall: share of cited sentences whose cited passages support them."""
+        sentences: dict[tuple[int, int], bool] = {}
+        for c in self.citations:
+            sentences[(c.start, c.end)] = sentences.get((c.start, c.end), False) or c.supports
+        return sum(sentences.values()) / len(sentences) if sentences else None
+
+    @property
+    def citation_precision(self) -> float | None:
+        """ALCE citation precision (simplified): share of citation markers that support their sentence."""
+        return sum(c.supports for c in self.citations) / len(self.citations) if self.citations else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(ok=self.ok, score=self.score, factual_precision=self.factual_precision,
+                    citation_recall=self.citation_recall, citation_precision=self.citation_precision,
+                    flagged=[i for i, c in enumerate(self.claims) if c.flagged])
+        for c in data["claims"]:
+            c["flagged"] = c["verdict"] != "supported"
+        return data
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, default=_jsonable, **kwargs)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    return str(obj)

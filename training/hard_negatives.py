@@ -1,0 +1,132 @@
+"""Synthetic hard negatives for the verifier (the FactCC recipe, adapted to 3-way NLI).
+
+Plain NLI corpora rarely contain the errors LLMs actually make: a changed number or date,
+a swapped name, a dropped negation, a right fact buried among distractor sentences.  Each
+generator here takes a labelled pair and returns a perturbed copy with the label it implies,
+or ``None`` when the perturbation does not apply.  All randomness comes from the ``rng``
+passed in so a training run is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterator
+
+Pair = dict[str, str]
+
+_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\w])|(?<![\w.])\d+(?:\.\d+)?(?![\w])")
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_ENTITY = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
+_COPULA = re.compile(r"\b(is|was|are|were|has|had|can|will|did|does)\b")
+_NEGATED = re.compile(r"\b(is|was|are|were|has|had|can|will|did|does) not\b")
+_QUANTIFIERS = [("all", "some"), ("always", "sometimes"), ("every", "some"), ("most", "few"),
+                ("more than", "less than"), ("before", "after"), ("largest", "smallest"),
+                ("first", "last"), ("increased", "decreased"), ("won", "lost")]
+_SENTENCE_START_WORDS = {"The", "A", "An", "In", "On", "It", "He", "She", "They", "This", "That"}
+
+
+def _other_number(text: str, rng: random.Random) -> str:
+    digits = text.replace(",", "")
+    if "." in digits:
+        value = float(digits)
+        return f"{value * rng.choice([0.5, 1.5, 2.0, 3.0]) + rng.choice([0.1, 1.0]):.{len(digits.split('.')[1])}f}"
+    value = int(digits)
+    if 1500 <= value <= 2099:  # a year: shift it by a plausible amount
+        return str(value + rng.choice([-10, -3, -2, -1, 1, 2, 3, 10]))
+    new = value + rng.choice([1, 2, 5, 10]) if value < 20 else int(value * rng.choice([0.5, 0.8, 1.3, 2, 3]))
+    if new == value:
+        new = value + 1
+    return f"{new:,}" if "," in text else str(new)
+
+
+def swap_number(pair: Pair, rng: random.Random) -> Pair | None:
+    """Change one number of an entailed hypothesis: the claim now conflicts with the evidence."""
+    if pair["label"] != "entailment":
+        return None
+    matches = [m for m in _NUMBER.finditer(pair["hypothesis"]) if m.group() in pair["premise"]]
+    if not matches:
+        return None
+    m = rng.choice(matches)
+    new = _other_number(m.group(), rng)
+    hyp = pair["hypothesis"][: m.start()] + new + pair["hypothesis"][m.end():]
+    return {**pair, "hypothesis": hyp, "label": "contradiction", "source": "synthetic_number"}
+
+
+def swap_entity(pair: Pair, rng: random.Random) -> Pair | None:
+    """Replace a name in an entailed hypothesis by another name from the premise."""
+    if pair["label"] != "entailment":
+        return None
+    hyp_entities = [m for m in _ENTITY.finditer(pair["hypothesis"])
+                    if m.group() not in _SENTENCE_START_WORDS and m.group() in pair["premise"]]
+    premise_entities = {e for e in _ENTITY.findall(pair["premise"]) if e not in _SENTENCE_START_WORDS}
+    if not hyp_entities:
+        return None
+    m = rng.choice(hyp_entities)
+    candidates = sorted(e for e in premise_entities if e != m.group() and e not in pair["hypothesis"])
+    if not candidates:
+        return None
+    hyp = pair["hypothesis"][: m.start()] + rng.choice(candidates) + pair["hypothesis"][m.end():]
+    return {**pair, "hypothesis": hyp, "label": "neutral", "source": "synthetic_entity"}
+
+
+def flip_negation(pair: Pair, rng: random.Random) -> Pair | None:
+    """Add or remove a negation after the first auxiliary verb."""
+    if pair["label"] != "entailment":
+        return None
+    hyp = pair["hypothesis"]
+    if _NEGATED.search(hyp):
+        new = _NEGATED.sub(lambda m: m.group(1), hyp, count=1)
+    elif _COPULA.search(hyp):
+        new = _COPULA.sub(lambda m: m.group(1) + " not", hyp, count=1)
+    else:
+        return None
+    return {**pair, "hypothesis": new, "label": "contradiction", "source": "synthetic_negation"}
+
+
+def swap_quantifier(pair: Pair, rng: random.Random) -> Pair | None:
+    """Swap a quantifier or an ordering word for its opposite."""
+    if pair["label"] != "entailment":
+        return None
+    hyp = pair["hypothesis"]
+    options = [(a, b) for a, b in _QUANTIFIERS if re.search(rf"\b{a}\b", hyp)]
+    options += [(b, a) for a, b in _QUANTIFIERS if re.search(rf"\b{b}\b", hyp)]
+    if not options:
+        return None
+    a, b = rng.choice(options)
+    new = re.sub(rf"\b{a}\b", b, hyp, count=1)
+    return {**pair, "hypothesis": new, "label": "neutral", "source": "synthetic_quantifier"}
+
+
+def bury_in_distractors(pair: Pair, rng: random.Random, pool: list[str]) -> Pair | None:
+    """Surround the premise with unrelated sentences: the label must survive distractors,
+    the way evidence windows at inference mix the one relevant sentence with others."""
+    if not pool:
+        return None
+    k = rng.randint(1, 3)
+    distractors = [rng.choice(pool) for _ in range(k)]
+    position = rng.randint(0, k)
+    parts = distractors[:position] + [pair["premise"]] + distractors[position:]
+    return {**pair, "premise": " ".join(parts), "source": pair["source"] + "+distractors"}
+
+
+GENERATORS: list[Callable[[Pair, random.Random], Pair | None]] = [
+    swap_number, swap_entity, flip_negation, swap_quantifier,
+]
+
+
+def augment(pairs: list[Pair], rng: random.Random, rate: float, distractor_rate: float) -> Iterator[Pair]:
+    """Yield synthetic pairs: about ``rate`` hard negatives and ``distractor_rate`` buried
+    copies per input pair.  Distractors come from premises of other sources' pairs."""
+    pool = [p["premise"] for p in pairs if len(p["premise"]) < 300]
+    for pair in pairs:
+        if rng.random() < rate:
+            for gen in rng.sample(GENERATORS, len(GENERATORS)):
+                made = gen(pair, rng)
+                if made is not None:
+                    yield made
+                    break
+        if rng.random() < distractor_rate:
+            made = bury_in_distractors(pair, rng, pool)
+            if made is not None:
+                yield made

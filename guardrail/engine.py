@@ -1,0 +1,285 @@
+"""``Guardrail``: check an answer against evidence and act on what is found.
+
+One check runs extract -> gather evidence -> window and rank -> NLI (one batch for every
+claim and citation of every answer in the call) -> decide -> cite -> apply the policy.
+``check_many`` batches many answers through a single model pass, which is what audits use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from guardrail.citations import find_citations, strip_markers
+from guardrail.config import Settings
+from guardrail.evidence import Window, as_passages, rank_windows, windows
+from guardrail.exceptions import BlockedResponse, GuardrailError, InputError, VerificationError
+from guardrail.extract import RuleBasedExtractor
+from guardrail.nli import EMBEDDED_VERIFIER, load_nli
+from guardrail.policy import assign_citations, get_policy, render
+from guardrail.protocols import ClaimExtractor, NLIModel, Policy, Retriever
+from guardrail.report import CitationCheck, Claim, ClaimResult, Passage, Report
+from guardrail.verify import Calibration, Scored, decide, merge_chunks
+
+_CLAIM_CHUNK_WORDS = 60  # a claim longer than the model window is verified in word chunks
+
+
+@dataclass
+class _Job:
+    """One answer's state between the steps of a check."""
+
+    answer: str
+    question: str | None
+    passages: list[Passage]
+    claims: list[Claim] = field(default_factory=list)
+    candidates: list[list[tuple[Window, float]]] = field(default_factory=list)
+    citations: list[tuple[str, int, int, Passage | None]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+
+def _clean_answer(answer: Any, limit: int) -> str:
+    if answer is None:
+        return ""
+    if isinstance(answer, (bytes, bytearray)):
+        try:
+            answer = bytes(answer).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"the answer is not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not isinstance(answer, str):
+        raise InputError(f"the answer must be text, got {type(answer).__name__}")
+    if "\x00" in answer:
+        raise InputError("the answer contains NUL bytes: it looks like binary data, not text")
+    if len(answer) > limit:
+        raise InputError(f"the answer is {len(answer):,} characters, over the limit of {limit:,} "
+                         "(Settings.max_answer_chars)")
+    return answer
+
+
+class Guardrail:
+    """Checks LLM answers against evidence.
+
+    >>> g = Guardrail()                       # embedded models, no network
+    >>> report = g.check(answer, context=docs, question=q)
+    >>> report.flagged, report.output
+
+    ``policy`` is ``"annotate"`` (default), ``"flag"``, ``"redact"``, ``"block"`` or any object
+    with ``apply(report) -> str``.  ``retrievers`` add evidence beyond the ``context`` passed to
+    each check (an ``EvidenceIndex``, a ``WebRetriever``, any ``Retriever``).  Keyword
+    overrides (``fail="closed"``, ``support_threshold=0.6``) update ``settings``.
+    """
+
+    def __init__(self, *, policy: str | Policy = "annotate", settings: Settings | None = None,
+                 extractor: ClaimExtractor | None = None, retrievers: Sequence[Retriever] = (),
+                 nli: NLIModel | None = None, **overrides: Any) -> None:
+        base = settings or Settings()
+        self.settings = Settings.model_validate({**base.model_dump(), **overrides}) if overrides else base
+        self.policy = get_policy(policy)
+        self.extractor: ClaimExtractor = extractor or RuleBasedExtractor()
+        self.retrievers = list(retrievers)
+        self._nli = nli
+        self._calibration: Calibration | None = None
+
+    @property
+    def nli(self) -> NLIModel:
+        """The verifier model, loaded on first use and shared by every Guardrail in the process."""
+        if self._nli is None:
+            self._nli = load_nli(self.settings.verifier_model, self.settings.device)
+        return self._nli
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is None:
+            path = self.settings.verifier_model or EMBEDDED_VERIFIER
+            self._calibration = Calibration.load(path)
+        return self._calibration
+
+    # -- public entry points -------------------------------------------------------------
+
+    def check(self, answer: str | bytes, *, context: Iterable[Any] | None = None,
+              question: str | None = None) -> Report:
+        """Check one answer; under the ``block`` policy raises ``BlockedResponse``."""
+        job = self._start(answer, context, question)
+        self._gather_sync(job)
+        return self._act(self._finish([job])[0])
+
+    async def acheck(self, answer: str | bytes, *, context: Iterable[Any] | None = None,
+                     question: str | None = None) -> Report:
+        """Async twin of ``check``: retrievers run concurrently, the model in a worker thread."""
+        job = self._start(answer, context, question, extract=False)
+        aextract = getattr(self.extractor, "aextract", None)
+        if aextract is not None:
+            job.claims = await aextract(job.answer, question=question)
+        else:
+            job.claims = await asyncio.to_thread(self.extractor.extract, job.answer, question=question)
+        await self._gather_async(job)
+        reports = await asyncio.to_thread(self._finish, [job])
+        return self._act(reports[0])
+
+    def check_many(self, items: Iterable[Mapping[str, Any]]) -> list[Report]:
+        """Check many answers in one batched model pass.  Each item is a mapping with
+        ``answer`` and optional ``context`` and ``question``.  Never raises BlockedResponse:
+        a blocked answer's report has ``output == ""``."""
+        jobs = []
+        for item in items:
+            job = self._start(item.get("answer", ""), item.get("context"), item.get("question"))
+            self._gather_sync(job)
+            jobs.append(job)
+        out = []
+        for report in self._finish(jobs):
+            try:
+                out.append(self._act(report))
+            except BlockedResponse:
+                out.append(replace(report, output=""))
+        return out
+
+    def verify(self, claim: str, *, context: Iterable[Any] | None = None) -> ClaimResult:
+        """Verify one claim as a whole (no extraction) against the context and retrievers."""
+        return self.verify_many([(claim, context)])[0]
+
+    def verify_many(self, items: Iterable[tuple[str, Iterable[Any] | None]]) -> list[ClaimResult]:
+        """Verify (claim, context) pairs in one batched model pass; claims are not split."""
+        jobs = []
+        for claim, context in items:
+            text = _clean_answer(claim, self.settings.max_answer_chars)
+            job = _Job(text, None, as_passages(context))
+            job.claims = [Claim(text.strip(), 0, len(text))] if text.strip() else []
+            self._gather_sync(job)
+            job.citations = []
+            jobs.append(job)
+        return [r.claims[0] if r.claims else ClaimResult(Claim("", 0, 0), "unsupported", 0.0, (),
+                                                         ("empty claim",))
+                for r in self._finish(jobs)]
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _start(self, answer: Any, context: Iterable[Any] | None, question: str | None,
+               extract: bool = True) -> _Job:
+        job = _Job(_clean_answer(answer, self.settings.max_answer_chars), question, as_passages(context))
+        if extract and job.answer.strip():
+            job.claims = self.extractor.extract(job.answer, question=question)
+        return job
+
+    def _retrieval_failed(self, job: _Job, retriever: object, exc: Exception) -> None:
+        if self.settings.fail == "closed":
+            raise exc if isinstance(exc, GuardrailError) else VerificationError(str(exc))
+        job.errors.append(f"{type(retriever).__name__} failed: {exc}")
+
+    def _gather_sync(self, job: _Job) -> None:
+        extra: list[list[Passage]] = []
+        for claim in job.claims[: self.settings.max_claims]:
+            found: list[Passage] = []
+            for r in self.retrievers:
+                try:
+                    found.extend(r.retrieve(claim.text, self.settings.top_k))
+                except Exception as exc:  # any retriever fault: fail open or closed, per settings
+                    self._retrieval_failed(job, r, exc)
+            extra.append(found)
+        self._candidates(job, extra)
+
+    async def _gather_async(self, job: _Job) -> None:
+        async def one(r: Retriever, claim: Claim) -> list[Passage]:
+            try:
+                return await r.aretrieve(claim.text, self.settings.top_k)
+            except Exception as exc:
+                self._retrieval_failed(job, r, exc)
+                return []
+
+        claims = job.claims[: self.settings.max_claims]
+        results = await asyncio.gather(*(one(r, c) for c in claims for r in self.retrievers))
+        n = len(self.retrievers)
+        extra = [[p for chunk in results[i * n:(i + 1) * n] for p in chunk] for i in range(len(claims))]
+        self._candidates(job, extra)
+
+    def _candidates(self, job: _Job, extra: list[list[Passage]]) -> None:
+        s = self.settings
+        shared = [w for p in job.passages
+                  for w in windows(p, sentences=s.window_sentences, stride=s.window_stride)]
+        for i, claim in enumerate(job.claims[: s.max_claims]):
+            own = [w for p in (extra[i] if i < len(extra) else [])
+                   for w in windows(p, sentences=s.window_sentences, stride=s.window_stride)]
+            job.candidates.append(rank_windows(claim.text, shared + own, s.top_k))
+        if job.passages:
+            sentences = RuleBasedExtractor().sentences(job.answer) if "[" in job.answer else []
+            job.citations = find_citations(job.answer, sentences, job.passages) if sentences else []
+
+    def _claim_chunks(self, text: str) -> list[str]:
+        words = text.split()
+        if len(words) <= _CLAIM_CHUNK_WORDS:
+            return [text]
+        step = _CLAIM_CHUNK_WORDS - 10
+        return [" ".join(words[i:i + _CLAIM_CHUNK_WORDS]) for i in range(0, len(words) - 10, step)]
+
+    def _finish(self, jobs: list[_Job]) -> list[Report]:
+        pairs: list[tuple[str, str]] = []
+        # (job, claim, window) -> indices of its chunk pairs in ``pairs``
+        index: list[list[list[list[int]]]] = []
+        cite_index: list[list[list[int]]] = []
+        for job in jobs:
+            per_claim = []
+            for claim, cands in zip(job.claims, job.candidates):
+                chunks = self._claim_chunks(claim.text)
+                per_window = []
+                for window, _ in cands:
+                    per_window.append(list(range(len(pairs), len(pairs) + len(chunks))))
+                    pairs.extend((window.text, chunk) for chunk in chunks)
+                per_claim.append(per_window)
+            index.append(per_claim)
+            per_cite = []
+            for _, s, e, passage in job.citations:
+                sentence = strip_markers(job.answer[s:e])
+                if passage is None or not sentence:
+                    per_cite.append([])
+                    continue
+                best = rank_windows(sentence, windows(passage), 2)
+                per_cite.append(list(range(len(pairs), len(pairs) + len(best))))
+                pairs.extend((w.text, sentence) for w, _ in best)
+            cite_index.append(per_cite)
+        try:
+            probs = self.nli.predict(pairs) if pairs else np.zeros((0, 3), dtype=np.float32)
+        except Exception as exc:
+            if self.settings.fail == "closed":
+                raise exc if isinstance(exc, GuardrailError) else VerificationError(f"verifier failed: {exc}") from exc
+            return [self._failed_open(job, f"verifier failed: {exc}") for job in jobs]
+        return [self._report(job, probs, index[j], cite_index[j]) for j, job in enumerate(jobs)]
+
+    def _report(self, job: _Job, probs: np.ndarray, per_claim: list[list[list[int]]],
+                per_cite: list[list[int]]) -> Report:
+        s = self.settings
+        results: list[ClaimResult] = []
+        for claim, cands, windows_idx in zip(job.claims, job.candidates, per_claim):
+            scored = []
+            for (window, relevance), idx in zip(cands, windows_idx):
+                p = merge_chunks([probs[i] for i in idx])
+                scored.append(Scored(window, relevance, float(p[0]), float(p[2])))
+            results.append(decide(claim, scored, self.calibration, s.support_threshold,
+                                  s.contradiction_threshold))
+        for claim in job.claims[s.max_claims:]:
+            results.append(ClaimResult(claim, "unsupported", 0.0, (),
+                                       (f"not verified: the answer has over {s.max_claims} claims",)))
+        citations = tuple(
+            CitationCheck(marker, start, end, passage.id if passage else None,
+                          bool(idx) and float(max(probs[i][0] for i in idx)) >= s.support_threshold)
+            for (marker, start, end, passage), idx in zip(job.citations, per_cite)
+        )
+        claims, sources = assign_citations(results)
+        return Report(answer=job.answer, claims=tuple(claims), sources=tuple(sources),
+                      annotated=render(job.answer, claims, sources), output="", policy=self.policy.name,
+                      citations=citations, errors=tuple(job.errors),
+                      elapsed_ms=round((time.perf_counter() - job.started) * 1000, 2))
+
+    def _failed_open(self, job: _Job, error: str) -> Report:
+        claims = tuple(ClaimResult(c, "unsupported", 0.0, (), ("not verified: " + error,)) for c in job.claims)
+        return Report(answer=job.answer, claims=claims, sources=(), annotated=job.answer,
+                      output=job.answer, policy=self.policy.name, errors=(*job.errors, error),
+                      elapsed_ms=round((time.perf_counter() - job.started) * 1000, 2))
+
+    def _act(self, report: Report) -> Report:
+        if report.output:  # already decided (failed open): the answer passes through unchanged
+            return report
+        return replace(report, output=self.policy.apply(report))

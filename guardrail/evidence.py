@@ -1,0 +1,157 @@
+"""Evidence preparation: normalise what the app passed, cut it into windows, rank per claim.
+
+Long evidence is never truncated: each passage is cut into windows of a few sentences (a
+sentence too long for the verifier is cut into overlapping word chunks), every window keeps
+its offsets into the passage, and each claim is verified against its best-ranked windows.
+Ranking is lexical (IDF-weighted overlap with the claim), which is cheap enough to run over
+thousands of passages per check and keeps the NLI model for the few windows that matter.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from guardrail.report import Passage
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z0-9]")
+STOPWORDS = frozenset(
+    "a an the and or but if of at by for with about against between into through during before "
+    "after above below to from up down in out on off over under again further then once here "
+    "there when where why how all any both each few more most other some such no nor not only "
+    "own same so than too very s t can will just don should now is are was were be been being "
+    "have has had having do does did doing i me my we our you your he him his she her it its "
+    "they them their what which who whom this that these those am as until while also".split()
+)
+
+
+def as_passages(items: Iterable[Any] | None, *, prefix: str = "ctx") -> list[Passage]:
+    """Normalise context into ``Passage`` objects.
+
+    Accepts strings, ``Passage``, LangChain ``Document`` (anything with ``page_content`` and
+    ``metadata``: ``id``/``source``/``url``/``title`` are used) and mappings with a ``text``,
+    ``page_content`` or ``content`` key.  Strings get ids ``ctx1``, ``ctx2``, ... in order.
+    """
+    if items is None:
+        return []
+    if isinstance(items, (str, Passage, Mapping)) or hasattr(items, "page_content"):
+        items = [items]
+    out: list[Passage] = []
+    for i, item in enumerate(items, start=1):
+        default_id = f"{prefix}{i}"
+        if isinstance(item, Passage):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(Passage(text=item, id=default_id))
+        elif hasattr(item, "page_content"):
+            meta = dict(getattr(item, "metadata", None) or {})
+            doc_id = getattr(item, "id", None) or meta.get("id") or meta.get("source") or default_id
+            out.append(Passage(text=str(item.page_content), id=str(doc_id),
+                               url=meta.get("url") or _url_or_none(meta.get("source")),
+                               title=meta.get("title"), metadata=meta))
+        elif isinstance(item, Mapping):
+            text = item.get("text") or item.get("page_content") or item.get("content") or ""
+            meta = dict(item.get("metadata") or {})
+            out.append(Passage(text=str(text), id=str(item.get("id") or meta.get("id") or default_id),
+                               url=item.get("url") or meta.get("url"),
+                               title=item.get("title") or meta.get("title"), metadata=meta))
+        else:
+            raise TypeError(f"cannot use {type(item).__name__} as evidence: pass str, Passage, "
+                            "a LangChain Document or a dict with a 'text' key")
+    return [p for p in out if p.text and p.text.strip()]
+
+
+def _url_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
+
+
+@dataclass(frozen=True)
+class Window:
+    """A few consecutive sentences of a passage; ``passage.text[start:end] == text``."""
+
+    passage: Passage
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start:self.end]
+
+
+def tokens(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def content_tokens(text: str) -> set[str]:
+    return {t for t in tokens(text) if t not in STOPWORDS}
+
+
+@lru_cache(maxsize=4096)
+def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    from guardrail.extract import RuleBasedExtractor
+
+    spans = RuleBasedExtractor().sentences(text)
+    return tuple(spans) if spans else ((0, len(text)),)
+
+
+def windows(passage: Passage, *, sentences: int = 3, stride: int = 2,
+            max_chars: int = 700) -> list[Window]:
+    """Cut a passage into overlapping windows of ``sentences`` sentences, each at most
+    ``max_chars`` long (longer sentences are cut into overlapping word chunks)."""
+    text = passage.text
+    if len(text) <= max_chars:
+        return [Window(passage, 0, len(text))]
+    units: list[tuple[int, int]] = []
+    for s, e in _sentence_spans(text):
+        units.extend(_chunks(text, s, e, max_chars) if e - s > max_chars else [(s, e)])
+    out: list[Window] = []
+    i = 0
+    while i < len(units):
+        j = i + 1
+        while j < len(units) and j - i < sentences and units[j][1] - units[i][0] <= max_chars:
+            j += 1
+        out.append(Window(passage, units[i][0], units[j - 1][1]))
+        if j >= len(units):
+            break
+        i = max(i + 1, min(i + stride, j - 1)) if j - i > 1 else j
+    return out
+
+
+def _chunks(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Word-boundary chunks of text[start:end] overlapping by a third."""
+    out: list[tuple[int, int]] = []
+    step = max_chars * 2 // 3
+    pos = start
+    while pos < end:
+        stop = min(end, pos + max_chars)
+        if stop < end:
+            space = text.rfind(" ", pos + step // 2, stop)
+            stop = space if space > pos else stop
+        out.append((pos, stop))
+        if stop >= end:
+            break
+        nxt = text.find(" ", pos + step, stop)
+        pos = (nxt + 1) if nxt > pos else stop
+    return out
+
+
+def rank_windows(claim: str, candidates: Sequence[Window], k: int) -> list[tuple[Window, float]]:
+    """The ``k`` windows sharing the most IDF-weighted content words with the claim."""
+    if not candidates:
+        return []
+    claim_terms = content_tokens(claim)
+    if not claim_terms:
+        return [(w, 0.0) for w in candidates[:k]]
+    bags = [content_tokens(w.text) for w in candidates]
+    df = Counter(t for bag in bags for t in bag if t in claim_terms)
+    n = len(bags)
+    idf = {t: math.log(1 + n / (1 + df[t])) + 0.1 for t in claim_terms}
+    total = sum(idf.values())
+    scored = [(w, sum(idf[t] for t in claim_terms & bag) / total) for w, bag in zip(candidates, bags)]
+    scored.sort(key=lambda x: -x[1])
+    return scored[:k]

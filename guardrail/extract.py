@@ -1,0 +1,221 @@
+"""Rule-based claim extraction: sentences from a maintained segmenter, split into atomic claims.
+
+The answer is first cut into blocks along its Markdown structure (paragraphs, list items,
+table rows, fenced code), so a bullet list or a table never turns into one run-on "sentence";
+code is skipped.  Each block is segmented by pysbd, every sentence is located in the original
+text (offsets are always exact), non-assertions are dropped, and compound sentences are split
+at a coordinating conjunction that starts a new verb phrase ("X was born in 1950 and died in
+2010" gives two claims, the second made self-contained by repeating the subject).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from guardrail.report import Claim
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_EMPHASIS = re.compile(r"[*_`]+")
+_CITATION = re.compile(r"\s*\[(?:\d+|[A-Za-z]+\d*)\](?:\[(?:\d+|[A-Za-z]+\d*)\])*")
+
+# Sentences that assert nothing checkable: greetings, meta talk, refusals, hedged opinions.
+_NON_CLAIM = re.compile(
+    r"^(?:hi|hello|hey|thanks|thank you|sure|certainly|of course|great question|good question|"
+    r"here (?:is|are)|let me|feel free|i hope|hope this|i think|i believe|i feel|in my opinion|"
+    r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
+    r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
+    r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) )",
+    re.IGNORECASE,
+)
+_IMPERATIVE = re.compile(
+    r"^(?:click|run|open|install|type|press|select|go|add|remove|use|make sure|ensure|try|"
+    r"check|see|visit|call|create|set|enter|choose|copy|paste|navigate|download|save|restart)\b",
+    re.IGNORECASE,
+)
+_VERB_START = re.compile(
+    r"^(?:is|was|are|were|has|had|have|won|lost|became|died|served|founded|wrote|played|"
+    r"received|moved|joined|left|led|released|published|directed|starred|married|graduated|"
+    r"studied|worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed)\b"
+)
+_SPLIT = re.compile(r",?\s+(?:and|but|while|whereas)\s+|;\s+")
+_PRONOUN_START = re.compile(r"^(He|She|It|They|This|That)\b")
+_ENTITY = re.compile(r"\b(?:[A-Z][\w'’.-]*)(?:\s+(?:of|the|de|von|van|[A-Z][\w'’.-]*))*")
+_SUBJECT_VERB = re.compile(
+    r"^(.{2,80}?)\s+(?:is|was|are|were|has|had|have|won|became|died|served|founded|wrote|"
+    r"played|received|[a-z]+ed)\b"
+)
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Spans of prose blocks: paragraphs, list items and table cells; code fences skipped."""
+    spans: list[tuple[int, int]] = []
+    in_code = False
+    pos = 0
+    para_start: int | None = None
+    para_end = 0
+    for line in text.splitlines(keepends=True):
+        start, end = pos, pos + len(line.rstrip("\r\n"))
+        pos += len(line)
+        if _FENCE.match(line):
+            in_code = not in_code
+            if para_start is not None:
+                spans.append((para_start, para_end))
+                para_start = None
+            continue
+        stripped = line.strip()
+        if in_code or not stripped or _TABLE_RULE.match(line) or line.startswith(("    ", "\t")):
+            if para_start is not None:
+                spans.append((para_start, para_end))
+                para_start = None
+            continue
+        if stripped.startswith("|"):  # a table row: each cell stands alone
+            if para_start is not None:
+                spans.append((para_start, para_end))
+                para_start = None
+            for cell in re.finditer(r"[^|]+", line):
+                if cell.group().strip():
+                    spans.append((start + cell.start(), start + cell.end()))
+            continue
+        if _HEADING.match(line):  # a title names a topic, it asserts nothing
+            if para_start is not None:
+                spans.append((para_start, para_end))
+                para_start = None
+            continue
+        marker = _LIST_MARK.match(line)
+        if marker:
+            if para_start is not None:
+                spans.append((para_start, para_end))
+            para_start, para_end = start + marker.end(), end
+            continue
+        if para_start is None:
+            para_start = start
+        para_end = end
+    if para_start is not None:
+        spans.append((para_start, para_end))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] in " \t\r\n*_>":
+        start += 1
+    while end > start and text[end - 1] in " \t\r\n*_":
+        end -= 1
+    return start, end
+
+
+class RuleBasedExtractor:
+    """The offline default: pysbd sentences, Markdown-aware, split into atomic claims.
+
+    ``min_words``: shorter fragments are not claims unless they are the whole answer (a short
+    answer to a question, "Paris.", is made self-contained by prefixing the question).
+    """
+
+    def __init__(self, *, min_words: int = 3, split_compounds: bool = True) -> None:
+        self.min_words = min_words
+        self.split_compounds = split_compounds
+
+    def sentences(self, text: str) -> list[tuple[int, int]]:
+        """Sentence spans of ``text`` (offsets into it), Markdown blocks respected."""
+        spans: list[tuple[int, int]] = []
+        for b_start, b_end in _blocks(text):
+            block = text[b_start:b_end]
+            cursor = 0
+            for sentence in _segmenter().segment(block):
+                core = sentence.strip()
+                if not core:
+                    continue
+                found = block.find(core, cursor)
+                if found < 0:  # pysbd altered the text; fall back to the rest of the block
+                    found, core = cursor, block[cursor:].strip()
+                s, e = _trim(text, b_start + found, b_start + found + len(core))
+                cursor = found + len(core)
+                if s < e:
+                    spans.append((s, e))
+        return spans
+
+    def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
+        sentences = self.sentences(text)
+        claims: list[Claim] = []
+        previous_entity: str | None = None
+        for s, e in sentences:
+            sentence = text[s:e]
+            if not self._is_assertion(sentence, whole=len(sentences) == 1):
+                continue
+            for c_start, c_end, claim_text in self._atomic(text, s, e):
+                clean = _clean(claim_text)
+                if len(sentences) == 1 and len(clean.split()) < self.min_words and question:
+                    clean = f"{question.strip()} {clean}"
+                pronoun = _PRONOUN_START.match(clean)
+                if pronoun and previous_entity:
+                    clean = previous_entity + clean[pronoun.end():]
+                claims.append(Claim(text=clean, start=c_start, end=c_end))
+            entity = _leading_entity(sentence)
+            if entity:
+                previous_entity = entity
+        return claims
+
+    def _is_assertion(self, sentence: str, whole: bool) -> bool:
+        body = _clean(sentence)
+        if not body or not any(ch.isalnum() for ch in body):
+            return False
+        if body.endswith("?") or _NON_CLAIM.match(body) or _IMPERATIVE.match(body):
+            return False
+        return whole or len(body.split()) >= self.min_words
+
+    def _atomic(self, text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+        sentence = text[start:end]
+        if not self.split_compounds:
+            return [(start, end, sentence)]
+        subject_match = _SUBJECT_VERB.match(_clean(sentence))
+        parts: list[tuple[int, int, str]] = []
+        last = 0
+        for m in _SPLIT.finditer(sentence):
+            rest = sentence[m.end():]
+            # Split only where a new verb phrase (same subject) or a new clause starts.
+            if not (_VERB_START.match(rest) or _SUBJECT_VERB.match(rest)):
+                continue
+            if len(sentence[last:m.start()].split()) < 3:
+                continue
+            parts.append((last, m.start()))
+            last = m.end()
+        if not parts:
+            return [(start, end, sentence)]
+        parts.append((last, len(sentence)))
+        out: list[tuple[int, int, str]] = []
+        for i, (a, b) in enumerate(parts):
+            piece = sentence[a:b].strip()
+            if not piece:
+                continue
+            a = a + sentence[a:b].find(piece)
+            claim_text = piece
+            if i > 0 and subject_match and _VERB_START.match(piece):
+                claim_text = f"{subject_match.group(1)} {piece}"
+            if not claim_text.endswith((".", "!")):
+                claim_text += "."
+            out.append((start + a, start + a + len(piece), claim_text))
+        return out
+
+
+def _clean(text: str) -> str:
+    """Claim text as the verifier should see it: no citation markers, no Markdown emphasis."""
+    text = _CITATION.sub("", text)
+    text = _EMPHASIS.sub("", text)
+    return " ".join(text.split())
+
+
+def _leading_entity(sentence: str) -> str | None:
+    m = _ENTITY.match(_clean(sentence))
+    if m and not _PRONOUN_START.match(m.group()) and m.group() not in {"The", "A", "An", "In", "On"}:
+        return m.group().strip()
+    return None

@@ -1,0 +1,117 @@
+"""What the user sees: the four built-in policies and the citation renderer they share.
+
+``annotate``  the answer with ``[n]`` after each supported claim and a Sources list (default)
+``flag``      the answer unchanged; the report says what is wrong
+``redact``    flagged claims removed from the answer (supported ones keep their citations)
+``block``     raise ``BlockedResponse`` when any claim is flagged, else as ``annotate``
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from guardrail.exceptions import BlockedResponse, ConfigError
+from guardrail.protocols import Policy
+from guardrail.report import ClaimResult, Passage, Report
+
+_TRAILING = re.compile(r"[.!?;:,]+$")
+
+
+def assign_citations(claims: Sequence[ClaimResult]) -> tuple[list[ClaimResult], list[Passage]]:
+    """Number sources in order of first use by a supported claim; return claims with ``citation``."""
+    from dataclasses import replace
+
+    sources: list[Passage] = []
+    index: dict[str, int] = {}
+    out = []
+    for c in claims:
+        if c.verdict == "supported" and c.evidence:
+            passage = c.evidence[0].passage
+            if passage.id not in index:
+                sources.append(passage)
+                index[passage.id] = len(sources)
+            c = replace(c, citation=index[passage.id])
+        out.append(c)
+    return out, sources
+
+
+def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage], *,
+           drop_flagged: bool = False, sources_heading: str = "Sources") -> str:
+    """The answer with ``[n]`` markers before each cited claim's final punctuation, optionally
+    without flagged claims, followed by the Sources list."""
+    edits: list[tuple[int, int, str]] = []
+    # Several claims from one sentence share its end: cite once per distinct end.
+    by_end: dict[int, list[int]] = {}
+    for c in claims:
+        if drop_flagged and c.flagged:
+            edits.append((c.claim.start, c.claim.end, ""))
+        elif c.citation is not None:
+            by_end.setdefault(c.claim.end, [])
+            if c.citation not in by_end[c.claim.end]:
+                by_end[c.claim.end].append(c.citation)
+    for end, numbers in by_end.items():
+        span = answer[:end]
+        trailing = _TRAILING.search(span)
+        at = trailing.start() if trailing else end
+        edits.append((at, at, " " + "".join(f"[{n}]" for n in sorted(numbers))))
+    text = answer
+    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:start] + new + text[end:]
+    if drop_flagged:
+        text = re.sub(r"[ \t]{2,}", " ", text)
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+    if sources:
+        lines = [f"[{i}] {p.label}" + (f" <{p.url}>" if p.url and p.url != p.label else "")
+                 for i, p in enumerate(sources, start=1)]
+        text = text.rstrip() + f"\n\n{sources_heading}:\n" + "\n".join(lines)
+    return text
+
+
+@dataclass(frozen=True)
+class Annotate:
+    name: str = "annotate"
+
+    def apply(self, report: Report) -> str:
+        return report.annotated
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str = "flag"
+
+    def apply(self, report: Report) -> str:
+        return report.answer
+
+
+@dataclass(frozen=True)
+class Redact:
+    name: str = "redact"
+
+    def apply(self, report: Report) -> str:
+        return render(report.answer, report.claims, report.sources, drop_flagged=True)
+
+
+@dataclass(frozen=True)
+class Block:
+    name: str = "block"
+
+    def apply(self, report: Report) -> str:
+        if report.flagged:
+            raise BlockedResponse(report)
+        return report.annotated
+
+
+POLICIES: dict[str, Policy] = {p.name: p for p in (Annotate(), Flag(), Redact(), Block())}
+
+
+def get_policy(policy: str | Policy) -> Policy:
+    if isinstance(policy, str):
+        try:
+            return POLICIES[policy]
+        except KeyError:
+            raise ConfigError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}") from None
+    if not hasattr(policy, "apply"):
+        raise ConfigError(f"a policy needs an apply(report) method, got {type(policy).__name__}")
+    return policy

@@ -1,0 +1,109 @@
+"""From NLI probabilities and extra checks to a verdict per claim.
+
+Each claim is scored against its best evidence windows.  The support score is a logistic
+combination of: the best window's entailment, the contradiction of the most relevant windows,
+lexical support, and whether numbers/dates/names of the claim are missing from the evidence.
+Its weights are fitted on the verifier's validation split (``training/calibrate_verifier.py``)
+and shipped as ``calibration.json`` beside the model; the defaults below are used otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from guardrail.checks import check_claim
+from guardrail.evidence import Window
+from guardrail.report import Claim, ClaimResult, Evidence, Verdict
+
+FEATURES = ("entail_logit", "contradiction", "lexical", "number_missing", "name_missing")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic weights turning claim features into a support probability."""
+
+    bias: float = -1.0
+    weights: tuple[float, ...] = (1.0, -1.0, 1.5, -1.5, -0.5)
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> Calibration:
+        path = Path(model_dir) / "calibration.json"
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls(bias=float(data["bias"]), weights=tuple(float(w) for w in data["weights"]))
+
+    def score(self, features: Sequence[float]) -> float:
+        z = self.bias + sum(w * f for w, f in zip(self.weights, features))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """NLI probabilities of one claim (or claim chunk) against one window."""
+
+    window: Window
+    relevance: float
+    entailment: float
+    contradiction: float
+
+
+def claim_features(claim_text: str, scored: Sequence[Scored]) -> tuple[list[float], tuple[str, ...], bool]:
+    """Features, issues, and whether numbers or dates conflict."""
+    best = max(scored, key=lambda s: s.entailment)
+    top_relevance = max(s.relevance for s in scored)
+    # Contradiction counts only from windows about the claim: NLI models "contradict" unrelated text.
+    contradiction = max((s.contradiction for s in scored if s.relevance >= 0.6 * top_relevance), default=0.0)
+    relied_on = " ".join(dict.fromkeys(s.window.text for s in sorted(scored, key=lambda s: -s.entailment)[:2]))
+    checks = check_claim(claim_text, relied_on)
+    features = [_logit(best.entailment), contradiction, checks.lexical_support,
+                float(checks.conflict), float(bool(checks.missing_names))]
+    return features, checks.issues, checks.conflict
+
+
+def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
+           support_threshold: float, contradiction_threshold: float) -> ClaimResult:
+    """The verdict on one claim from its scored windows (empty: no evidence at all)."""
+    if not scored:
+        return ClaimResult(claim, "unsupported", 0.0, (), ("no evidence found for this claim",))
+    features, issues, conflict = claim_features(claim.text, scored)
+    score = calibration.score(features)
+    contradiction = features[1]
+    verdict: Verdict
+    if score >= support_threshold:
+        verdict = "supported"
+    elif contradiction >= contradiction_threshold or (conflict and features[2] >= 0.5):
+        verdict = "contradicted"
+    else:
+        verdict = "unsupported"
+    ranked = sorted(scored, key=lambda s: (-s.entailment, -s.relevance))
+    seen: set[tuple[str, int]] = set()
+    evidence = []
+    for s in ranked:
+        key = (s.window.passage.id, s.window.start)
+        if key in seen:
+            continue
+        seen.add(key)
+        evidence.append(Evidence(s.window.passage, s.window.text, s.window.start, s.window.end,
+                                 round(s.entailment, 4), round(s.contradiction, 4)))
+        if len(evidence) == 3:
+            break
+    return ClaimResult(claim, verdict, round(score, 4), tuple(evidence), issues)
+
+
+def merge_chunks(chunk_probs: Sequence[np.ndarray]) -> np.ndarray:
+    """A claim split into chunks is entailed only as much as its least entailed chunk,
+    and contradicted as much as its most contradicted one."""
+    stacked = np.stack(chunk_probs)
+    return np.array([stacked[:, 0].min(), stacked[:, 1].max(), stacked[:, 2].max()], dtype=np.float32)

@@ -1,0 +1,198 @@
+"""The output directory of an audit, written so that a kill at any instant loses nothing.
+
+``report.jsonl`` and ``rejects.jsonl`` are append-only and are the source of truth for what is
+done: every result line is flushed and fsynced before the next batch starts, and ``--resume``
+rebuilds the done set from them (dropping a half-written last line first).  ``checkpoint.json``
+holds what the results depend on (input fingerprint, shape, field map, sample, settings) so
+that a resume cannot mix two different audits in one report; it is replaced atomically.
+Deriving "done" from the results rather than from a counter in the checkpoint is what makes
+a kill between "result written" and "checkpoint written" harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["AuditDir", "ResumeError"]
+
+CHECKPOINT_VERSION = 1
+
+
+class ResumeError(Exception):
+    """The output directory cannot be used as asked (exists without --resume, or a different audit)."""
+
+
+class AuditDir:
+    """Files of one audit under ``root``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.report = self.root / "report.jsonl"
+        self.rejects = self.root / "rejects.jsonl"
+        self.checkpoint = self.root / "checkpoint.json"
+        self.summary = self.root / "summary.json"
+        self.html = self.root / "report.html"
+        self._files: dict[Path, IO[bytes]] = {}
+        self._state: dict[str, Any] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def open(self, identity: Mapping[str, Any], *, resume: bool, overwrite: bool = False) -> set[int]:
+        """Prepare the directory and return the input line numbers already done."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        existing = self.checkpoint.exists() or _nonempty(self.report) or _nonempty(self.rejects)
+        if existing and overwrite:
+            for path in (self.report, self.rejects, self.checkpoint, self.summary, self.html):
+                path.unlink(missing_ok=True)
+            existing = False
+        if existing and not resume:
+            raise ResumeError(
+                f"{self.root} already holds an audit: pass --resume to continue it "
+                "or --overwrite to start again"
+            )
+        done: set[int] = set()
+        if existing:
+            previous = self.read_checkpoint()
+            if previous is not None:
+                _check_same(previous.get("identity", {}), identity)
+            for path in (self.report, self.rejects):
+                _repair_tail(path)
+                done.update(int(r["line"]) for r in read_jsonl(path) if "line" in r)
+        now = time.time()
+        prior = (self.read_checkpoint() or {}) if existing else {}
+        self._state = {
+            "version": CHECKPOINT_VERSION,
+            "identity": dict(identity),
+            "started_at": prior.get("started_at", now),
+            "updated_at": now,
+            "runs": int(prior.get("runs", 0)) + 1,
+            "done": len(done),
+            "complete": False,
+        }
+        self._write_checkpoint()
+        return done
+
+    def close(self, *, complete: bool) -> None:
+        for fh in self._files.values():
+            fh.close()
+        self._files.clear()
+        if self._state:
+            self._state.update(complete=complete, updated_at=time.time())
+            self._write_checkpoint()
+
+    # -- appending ----------------------------------------------------------------------
+
+    def append(
+        self, results: Iterable[Mapping[str, Any]] = (), rejects: Iterable[Mapping[str, Any]] = ()
+    ) -> int:
+        """Append result and reject lines durably; returns how many lines were written."""
+        n = 0
+        for path, rows in ((self.report, results), (self.rejects, rejects)):
+            data = b"".join(json.dumps(r, ensure_ascii=False, default=str).encode() + b"\n" for r in rows)
+            if not data:
+                continue
+            fh = self._files.get(path)
+            if fh is None:
+                fh = self._files[path] = open(path, "ab")  # noqa: SIM115 - kept open for the run
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+            n += data.count(b"\n")
+        if n:
+            self._state["done"] = int(self._state.get("done", 0)) + n
+            self._state["updated_at"] = time.time()
+            self._write_checkpoint()
+        return n
+
+    # -- reading ------------------------------------------------------------------------
+
+    def read_checkpoint(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.checkpoint.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def results(self) -> Iterator[dict[str, Any]]:
+        """Result records in file order, one per input line, streamed (reports can be huge).
+
+        Resume never writes a line twice; the guard keeps the first copy if a file was
+        concatenated by hand.
+        """
+        seen: set[int] = set()
+        for r in read_jsonl(self.report):
+            line = int(r.get("line", -1))
+            if line not in seen:
+                seen.add(line)
+                yield r
+
+    def rejected(self) -> list[dict[str, Any]]:
+        return sorted(read_jsonl(self.rejects), key=lambda r: int(r.get("line", 0)))
+
+    def _write_checkpoint(self) -> None:
+        tmp = self.checkpoint.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self._state, indent=1, default=str), encoding="utf-8")
+        os.replace(tmp, self.checkpoint)
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # only a torn last line can be broken, and _repair_tail drops it first
+            if isinstance(row, dict):
+                yield row
+
+
+def _nonempty(path: Path) -> bool:
+    return path.exists() and path.stat().st_size > 0
+
+
+def _repair_tail(path: Path) -> None:
+    """Cut a line left half-written by a kill, so that appending continues on a line boundary."""
+    if not _nonempty(path):
+        return
+    with open(path, "rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        block = 1 << 16
+        pos = size
+        while pos > 0:
+            start = max(0, pos - block)
+            fh.seek(start)
+            chunk = fh.read(pos - start)
+            nl = chunk.rfind(b"\n")
+            if nl >= 0:
+                keep = start + nl + 1
+                break
+            pos = start
+        else:
+            keep = 0
+        if keep != size:
+            fh.truncate(keep)
+
+
+def _check_same(previous: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    diffs = [k for k in sorted(set(previous) | set(current)) if previous.get(k) != current.get(k)]
+    if not diffs:
+        return
+    if "input" in diffs:
+        raise ResumeError(
+            "the input changed since this audit started (size or content differs): "
+            "resume with the same file, or start again with --overwrite"
+        )
+    detail = ", ".join(f"{k}: {previous.get(k)!r} -> {current.get(k)!r}" for k in diffs)
+    raise ResumeError(
+        f"--resume with different options than the audit in progress ({detail}); "
+        "use the original options, or start again with --overwrite"
+    )

@@ -1,0 +1,131 @@
+"""summary.json arithmetic and the HTML highlighting, on hand-written verdict records."""
+
+from __future__ import annotations
+
+from guardrail.integrations.audit.html import segments
+from guardrail.integrations.audit.summary import summarize_results
+
+
+def rec(line, model, hallucinated, score, claims=(), citations=(), route="/a"):
+    return {
+        "line": line,
+        "id": f"r{line}",
+        "status": "checked",
+        "groups": {"model": model, "route": route},
+        "hallucinated": hallucinated,
+        "score": score,
+        "n_claims": len(claims),
+        "n_flagged": sum(c["flagged"] for c in claims),
+        "n_contradicted": sum(c["verdict"] == "contradicted" for c in claims),
+        "factual_precision": None,
+        "citation_recall": _recall(citations),
+        "citation_precision": _precision(citations),
+        "claims": list(claims),
+        "citations": list(citations),
+    }
+
+
+def _precision(citations):
+    return sum(c["supports"] for c in citations) / len(citations) if citations else None
+
+
+def _recall(citations):
+    sent = {}
+    for c in citations:
+        sent[(c["start"], c["end"])] = sent.get((c["start"], c["end"]), False) or c["supports"]
+    return sum(sent.values()) / len(sent) if sent else None
+
+
+def claim(text, verdict, score):
+    return {
+        "text": text,
+        "start": 0,
+        "end": len(text),
+        "verdict": verdict,
+        "score": score,
+        "flagged": verdict != "supported",
+    }
+
+
+def cite(marker, start, end, supports, pid="p1"):
+    return {"marker": marker, "start": start, "end": end, "supports": supports, "passage_id": pid}
+
+
+RESULTS = [
+    rec(
+        1,
+        "a",
+        True,
+        0.1,
+        [claim("Refunds take 90 days.", "contradicted", 0.1), claim("Ok.", "supported", 0.9)],
+        [cite("[1]", 0, 20, False), cite("[2]", 0, 20, True), cite("[1]", 21, 30, False)],
+    ),
+    rec(2, "a", False, 0.8, [claim("Fine.", "supported", 0.8)]),
+    rec(3, "b", True, 0.3, [claim("refunds take 90 days", "unsupported", 0.3)], [cite("[1]", 0, 5, True)]),
+    rec(4, "b", False, 1.0, []),
+    {"line": 5, "id": "r5", "status": "skipped", "reason": "retriever run without an answer"},
+]
+
+
+def test_rates_groups_histograms_and_top_claims():
+    s = summarize_results(
+        RESULTS,
+        [{"line": 6, "reason": "invalid JSON: Expecting value"}],
+        {"input": "x.jsonl", "settings": {"support_threshold": 0.5}, "in_scope": 6},
+    )
+    assert s["counts"] == {
+        "in_scope": 6,
+        "checked": 4,
+        "skipped": 1,
+        "errors": 0,
+        "rejected": 1,
+        "hallucinated": 2,
+        "claims": 4,
+        "flagged_claims": 2,
+    }
+    assert s["hallucination_rate"] == 0.5
+    assert s["by_group"]["model"]["a"]["hallucination_rate"] == 0.5
+    assert s["by_group"]["model"]["b"]["records"] == 2
+    assert s["by_group"]["route"]["/a"]["records"] == 4
+    assert sum(s["histograms"]["response_score"]) == 3  # the answer without claims has no score
+    assert s["histograms"]["response_score"][1] == 1 and s["histograms"]["response_score"][8] == 1
+    assert sum(map(sum, s["histograms"]["claim_score"].values())) == 4
+    assert s["verdicts"] == {"supported": 2, "unsupported": 1, "contradicted": 1}
+    top = s["top_unsupported_claims"][0]  # the same claim, worded twice, counted together
+    assert top["count"] == 2 and top["contradicted"] == 1 and {r["line"] for r in top["records"]} == {1, 3}
+    assert s["reject_reasons"] == {"invalid JSON": 1}
+    assert s["skipped_reasons"] == {"retriever run without an answer": 1}
+    assert s["thresholds"]["support"] == 0.5
+
+
+def test_alce_citation_recall_and_precision_overall_and_per_group():
+    c = summarize_results(RESULTS, [], {})["citations"]
+    # record 1: sentences (0,20) supported by [2], (21,30) not -> recall 1/2; markers 1/3 support.
+    # record 3: recall 1, precision 1.  ALCE averages per record.
+    assert c["records_with_citations"] == 2
+    assert c["recall"] == 0.75 and c["precision"] == round((1 / 3 + 1) / 2, 4)
+    assert c["recall_micro"] == round(2 / 3, 4) and c["precision_micro"] == 0.5
+    assert c["unsupported_markers"] == 2
+    assert c["by_group"]["model"]["a"] == {
+        "recall": 0.5,
+        "precision": round(1 / 3, 4),
+        "records_with_citations": 1,
+    }
+
+
+def test_segments_mark_flagged_claims_bad_citations_and_markers():
+    answer = "Refunds take 90 days [1]. Shipping is free [2]."
+    claims = [
+        {"n": 1, "start": 0, "end": 20, "verdict": "contradicted", "score": 0.1},
+        {"n": 2, "start": 26, "end": 43, "verdict": "supported", "score": 0.9},
+    ]
+    citations = [cite("[1]", 0, 25, False), cite("[2]", 26, 47, True)]
+    segs = segments(answer, claims, citations)
+    assert "".join(s["text"] for s in segs) == answer  # nothing lost or repeated
+    first = segs[0]
+    assert (first["text"], first["verdict"]) == ("Refunds take 90 days", "contradicted")
+    assert first["bad_cite"]
+    markers = [s for s in segs if "marker" in s]
+    assert [(m["text"], m["marker"]["supports"]) for m in markers] == [("[1]", False), ("[2]", True)]
+    shipping = next(s for s in segs if s["text"].startswith("Shipping"))
+    assert shipping["verdict"] == "supported" and not shipping["bad_cite"]

@@ -1,0 +1,196 @@
+"""GuardrailRunnable in LCEL chains: types in = types out, RAG evidence, block, batch, streaming, faults."""
+
+from __future__ import annotations
+
+import pytest
+from _integration_helpers import BAD, DOCS, GOOD
+from guardrail.integrations.langchain import GuardrailRunnable, LangChainRetriever, get_report
+from langchain_core.documents import Document
+from langchain_core.embeddings import DeterministicFakeEmbedding
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+from langchain_core.vectorstores import InMemoryVectorStore
+
+from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Settings
+
+PROMPT = ChatPromptTemplate.from_messages([("system", "Answer from: {context}"), ("human", "{question}")])
+
+
+def _model(*answers: str) -> FakeListChatModel:
+    return FakeListChatModel(responses=list(answers))
+
+
+def _retriever():
+    store = InMemoryVectorStore(DeterministicFakeEmbedding(size=32))
+    store.add_documents(DOCS)
+    return store.as_retriever(search_kwargs={"k": 2})
+
+
+def test_message_in_message_out_with_report(lexical) -> None:
+    guard = GuardrailRunnable(lexical)
+    chain = PROMPT | _model(GOOD) | guard
+    out = chain.invoke({"context": "", "question": "Who?"})
+    assert isinstance(out, AIMessage)
+    # no evidence reached the guard: every claim is unsupported, nothing cited
+    report = get_report(out)
+    assert report is not None and len(report["flagged"]) == 2 and out.content == GOOD
+
+
+def test_rag_dict_output_uses_context_key(lexical) -> None:
+    retriever = _retriever()
+    chain = (
+        RunnablePassthrough.assign(context=lambda x: retriever.invoke(x["question"]))
+        | RunnablePassthrough.assign(answer=PROMPT | _model(GOOD))
+        | GuardrailRunnable(lexical)
+    )
+    out = chain.invoke({"question": "Who was Marie Curie?"})
+    assert isinstance(out["answer"], AIMessage) and "[1]" in out["answer"].content
+    assert out["guardrail"]["ok"] is True and out["question"] == "Who was Marie Curie?"
+    assert get_report(out["answer"])["sources"][0]["id"] == "curie"
+
+
+def test_wrap_picks_up_the_retriever_of_the_chain(lexical) -> None:
+    rag = (
+        {"context": _retriever(), "question": RunnablePassthrough()}
+        | PROMPT
+        | _model(GOOD)
+        | StrOutputParser()
+    )
+    guarded = GuardrailRunnable(lexical).wrap(rag)
+    out = guarded.invoke("Who was Marie Curie?")
+    assert out == lexical.check(GOOD, context=DOCS).annotated
+
+
+def test_block_raises_and_with_fallbacks_recovers(lexical) -> None:
+    guard = GuardrailRunnable(lexical, policy="block")
+    chain = (PROMPT | _model(BAD) | guard).with_fallbacks(
+        [RunnableLambda(lambda _: AIMessage(content="I could not verify an answer."))],
+        exceptions_to_handle=(BlockedResponse,),
+    )
+    out = chain.invoke({"context": "", "question": "q"})
+    assert out.content == "I could not verify an answer."
+    with pytest.raises(BlockedResponse) as info:
+        guard.invoke({"answer": BAD, "context": DOCS})
+    assert info.value.report.flagged[0].verdict == "contradicted"
+
+
+def test_batch_is_one_pass_and_keeps_types(lexical) -> None:
+    guard = GuardrailRunnable(lexical, policy="block")
+    outs = guard.batch(
+        [{"answer": GOOD, "context": DOCS}, {"answer": BAD, "context": DOCS}, "  "], return_exceptions=True
+    )
+    assert outs[0]["guardrail"]["ok"] is True
+    assert isinstance(outs[1], BlockedResponse)
+    assert outs[2] == "  "
+
+
+async def test_ainvoke_and_abatch(lexical) -> None:
+    guard = GuardrailRunnable(lexical)
+    out = await guard.ainvoke(AIMessage(content=GOOD, id="a1"))
+    assert out.id == "a1" and get_report(out)["policy"] == "annotate"
+    outs = await guard.abatch([{"answer": GOOD, "context": DOCS}])
+    assert outs[0]["guardrail"]["ok"] is True
+
+
+def test_stream_through_the_guard(lexical) -> None:
+    guard = GuardrailRunnable(lexical)
+    chain = {"context": _retriever(), "question": RunnablePassthrough()} | PROMPT | _model(GOOD)
+    chunks = list(guard.wrap(chain).stream("Who was Marie Curie?"))
+    assert all(isinstance(c, AIMessageChunk) for c in chunks)
+    merged = chunks[0]
+    for c in chunks[1:]:
+        merged = merged + c
+    assert merged.content == GOOD  # text unchanged by default
+    assert get_report(merged)["ok"] is True
+
+
+def test_stream_str_chunks_with_citations(lexical) -> None:
+    guard = GuardrailRunnable(lexical, cite=True)
+    chain = (
+        {"context": _retriever(), "question": RunnablePassthrough()}
+        | PROMPT
+        | _model(GOOD)
+        | StrOutputParser()
+    )
+    text = "".join(guard.wrap(chain).stream("Who?"))
+    assert text == lexical.check(GOOD, context=DOCS).annotated
+
+
+async def test_astream_dict_chunks_and_custom_event(lexical) -> None:
+    chain = (
+        RunnablePassthrough.assign(context=lambda _: DOCS)
+        | RunnablePassthrough.assign(answer=PROMPT | _model(GOOD))
+        | GuardrailRunnable(lexical)
+    )
+    chunks = [c async for c in chain.astream({"question": "Who?"})]
+    final = [c for c in chunks if "guardrail" in c]
+    assert final and final[-1]["guardrail"]["ok"] is True
+    events = [
+        e
+        async for e in chain.astream_events({"question": "Who?"}, version="v2")
+        if e["event"] == "on_custom_event"
+    ]
+    assert events and events[0]["name"] == "guardrail_report" and events[0]["data"]["ok"] is True
+
+
+def test_block_stops_a_stream(lexical) -> None:
+    guard = GuardrailRunnable(lexical, policy="block", release="sentence")
+    chain = RunnablePassthrough.assign(context=lambda _: DOCS) | RunnablePassthrough.assign(
+        answer=PROMPT | _model(BAD)
+    )
+    seen = []
+    with pytest.raises(BlockedResponse):
+        for chunk in (chain | guard).stream({"question": "q"}):
+            seen.append(chunk)
+    text = "".join(c["answer"].content for c in seen if "answer" in c)
+    assert "Eiffel" not in text
+
+
+def test_model_error_mid_stream_propagates_and_keeps_text(lexical) -> None:
+    model = FakeListChatModel(responses=[GOOD], error_on_chunk_number=20)
+    guard = GuardrailRunnable(lexical)
+    seen = []
+    with pytest.raises(Exception) as info:
+        for chunk in (PROMPT | model | guard).stream({"context": "", "question": "q"}):
+            seen.append(chunk.content)
+    assert type(info.value).__name__ == "FakeListChatModelError"
+    assert "".join(seen) == GOOD[:20]
+
+
+def test_faults_open_and_closed(lexical) -> None:
+    guard = GuardrailRunnable(lexical, policy="block")
+    out = guard.invoke({"answer": BAD})  # no "context" key: fail open, answer unchanged
+    assert out["answer"] == BAD and "context" in out["guardrail"]["errors"][0]
+    tool_only = AIMessage(content="", tool_calls=[{"name": "t", "args": {}, "id": "1"}])
+    assert guard.invoke(tool_only) is tool_only
+    assert guard.invoke(42) == 42  # unsupported input, fail open
+
+    closed = GuardrailRunnable(Guardrail(settings=Settings(fail="closed"), nli=lexical.nli))
+    with pytest.raises(EvidenceError):
+        closed.invoke({"answer": BAD})
+    with pytest.raises(InputError):
+        closed.invoke({"reply": BAD})
+
+    failing = GenericFakeChatModel(messages=iter([]))  # raises StopIteration-based error when called
+    with pytest.raises(Exception):  # noqa: B017 - the model's own error, untouched
+        (PROMPT | failing | guard).invoke({"context": "", "question": "q"})
+
+
+def test_langchain_retriever_as_guardrail_retriever(lexical) -> None:
+    g = Guardrail(retrievers=[LangChainRetriever(_retriever())], nli=lexical.nli)
+    report = GuardrailRunnable(g).invoke(AIMessage(content=GOOD))
+    assert get_report(report)["ok"] is True
+
+
+def test_real_verifier_chain(guard) -> None:
+    chain = {"context": _retriever(), "question": RunnablePassthrough()} | PROMPT | _model(GOOD)
+    out = GuardrailRunnable(guard).wrap(chain).invoke("Who was Marie Curie?")
+    report = get_report(out)
+    assert isinstance(out, AIMessage) and len(report["claims"]) == 2 and not report["errors"]
+    assert {d.metadata["id"] for d in DOCS} >= {
+        e["passage"]["id"] for c in report["claims"] for e in c["evidence"]
+    }
+    assert isinstance(Document(page_content="x"), Document)

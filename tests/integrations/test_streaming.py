@@ -1,0 +1,148 @@
+"""guard_stream / StreamVerifier: sentence-by-sentence checks while the text flows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from _integration_helpers import BAD, GOOD, tokens
+from guardrail.integrations.streaming import StreamVerifier, aguard_stream, guard_stream
+
+from guardrail import BlockedResponse, Guardrail, Settings, VerificationError
+
+
+def test_token_mode_yields_chunks_unchanged_and_reports_every_sentence(lexical, docs) -> None:
+    reports = []
+    chunks = tokens(GOOD)
+    out = list(guard_stream(iter(chunks), lexical, context=docs, on_report=reports.append))
+    assert out == chunks  # same chunks, same boundaries
+    (report,) = reports
+    assert report.answer == GOOD and report.ok
+    assert [c.claim.text for c in report.claims] == [
+        "Marie Curie was a physicist.",
+        "Marie Curie won the Nobel Prize in Physics in 1903.",
+    ]  # "She" resolved
+    assert GOOD[report.claims[1].claim.start : report.claims[1].claim.end].startswith("She won")
+
+
+def test_cite_inserts_markers_like_the_engine_and_ends_with_sources(lexical, docs) -> None:
+    reports = []
+    out = "".join(
+        guard_stream(iter(tokens(GOOD)), lexical, context=docs, cite=True, on_report=reports.append)
+    )
+    assert out == lexical.check(GOOD, context=docs).annotated
+    assert out.startswith("Marie Curie was a physicist [1]. She won") and out.endswith(
+        "<https://example.org/curie>"
+    )
+    assert reports[0].annotated == out and reports[0].output == out
+
+
+def test_block_in_sentence_mode_never_releases_the_bad_sentence(lexical, docs) -> None:
+    seen: list[str] = []
+    with pytest.raises(BlockedResponse) as info:
+        for piece in guard_stream(
+            iter(tokens(BAD)), lexical, context=docs, policy="block", release="sentence"
+        ):
+            seen.append(piece)
+    assert "".join(seen) == "Marie Curie was a physicist. "
+    assert [c.verdict for c in info.value.report.flagged] == ["contradicted"]
+    assert "Eiffel" in info.value.report.answer  # the original answer is kept in the report
+
+
+def test_block_in_token_mode_stops_the_stream(lexical, docs) -> None:
+    seen: list[str] = []
+    with pytest.raises(BlockedResponse):
+        for piece in guard_stream(
+            iter(tokens(BAD + " Paris is nice.")), lexical, context=docs, policy="block"
+        ):
+            seen.append(piece)
+    assert "".join(seen).startswith("Marie Curie was a physicist.")
+
+
+def test_redact_in_sentence_mode_drops_flagged_sentences(lexical, docs) -> None:
+    reports = []
+    out = "".join(
+        guard_stream(
+            iter(tokens(BAD)),
+            lexical,
+            context=docs,
+            policy="redact",
+            release="sentence",
+            on_report=reports.append,
+        )
+    )
+    assert out.strip() == "Marie Curie was a physicist."
+    assert reports[0].output == out and reports[0].answer == BAD
+    assert reports[0].answer == BAD
+
+
+def test_source_failing_midway_reraises_and_keeps_partial_report(lexical, docs) -> None:
+    def broken() -> Iterator[str]:
+        yield from tokens(GOOD)[:8]
+        raise ConnectionError("socket closed")
+
+    reports, seen = [], []
+    with pytest.raises(ConnectionError):
+        for piece in guard_stream(broken(), lexical, context=docs, on_report=reports.append):
+            seen.append(piece)
+    assert "".join(seen) == "".join(tokens(GOOD)[:8])
+    assert reports[0].answer == "".join(tokens(GOOD)[:8])
+    assert any("stream interrupted" in e for e in reports[0].errors)
+
+
+def test_consumer_leaving_early_stops_checking(lexical, docs) -> None:
+    gen = guard_stream(iter(tokens(GOOD)), lexical, context=docs)
+    assert next(gen) == "Marie "
+    gen.close()  # no error, no hang
+
+
+def test_verifier_failure_fails_open_or_closed(failing, docs) -> None:
+    reports = []
+    out = "".join(
+        guard_stream(iter(tokens(GOOD)), failing, context=docs, policy="block", on_report=reports.append)
+    )
+    assert out == GOOD and reports[0].errors and not reports[0].supported
+    closed = Guardrail(settings=Settings(fail="closed"), nli=failing.nli)
+    with pytest.raises(VerificationError):
+        "".join(guard_stream(iter(tokens(GOOD)), closed, context=docs))
+
+
+def test_verifier_inline_mode_and_empty_stream(lexical, docs) -> None:
+    sv = StreamVerifier(lexical, context=docs, background=False, cite=True)
+    emitted = "".join(sv.feed(t) for t in tokens(GOOD)) + sv.close()
+    assert emitted == lexical.check(GOOD, context=docs).annotated
+    assert list(guard_stream(iter([]), lexical, context=docs)) == []
+    with pytest.raises(ValueError):
+        StreamVerifier(lexical, release="word")  # type: ignore[arg-type]
+
+
+async def test_async_stream_with_citations(lexical, docs) -> None:
+    async def source() -> AsyncIterator[str]:
+        for t in tokens(GOOD):
+            yield t
+
+    reports = []
+    out = "".join(
+        [p async for p in aguard_stream(source(), lexical, context=docs, cite=True, on_report=reports.append)]
+    )
+    assert out == lexical.check(GOOD, context=docs).annotated
+    assert reports[0].ok
+
+
+async def test_async_block(lexical, docs) -> None:
+    async def source() -> AsyncIterator[str]:
+        for t in tokens(BAD):
+            yield t
+
+    with pytest.raises(BlockedResponse):
+        _ = [
+            p
+            async for p in aguard_stream(source(), lexical, context=docs, policy="block", release="sentence")
+        ]
+
+
+def test_real_verifier_stream_round_trip(guard, docs) -> None:
+    reports = []
+    out = "".join(guard_stream(iter(tokens(GOOD)), guard, context=docs, on_report=reports.append))
+    assert out == GOOD
+    assert len(reports[0].claims) == 2 and reports[0].answer == GOOD and not reports[0].errors

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guardrail import ConfigError, Settings
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    Settings(support_threshold=0.7, fail="closed").save(path)
+    loaded = Settings.load(path)
+    assert loaded.support_threshold == 0.7 and loaded.fail == "closed"
+
+
+def test_bad_files_are_config_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "typo.json").write_text('{"suport_threshold": 0.4}')
+    for name in ("bad.json", "typo.json", "missing.json"):
+        with pytest.raises(ConfigError):
+            Settings.load(tmp_path / name)

@@ -1,0 +1,181 @@
+"""End-to-end checks with the real embedded verifier."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from guardrail import (
+    BlockedResponse,
+    Guardrail,
+    InputError,
+    Passage,
+    Settings,
+    VerificationError,
+)
+
+CURIE_CONTEXT = [
+    "Marie Curie was a Polish and naturalised-French physicist and chemist who conducted pioneering "
+    "research on radioactivity. She was born in Warsaw on 7 November 1867. She was the first woman "
+    "to win a Nobel Prize and the only person to win the Nobel Prize in two scientific fields.",
+    "Curie died on 4 July 1934 at the Sancellemoz sanatorium in Passy, France, of aplastic anaemia "
+    "likely caused by her long exposure to radiation.",
+]
+
+GOOD = "Marie Curie was born in Warsaw in 1867. She died in 1934 in France."
+BAD = "Marie Curie was born in Berlin in 1901."
+
+
+def test_supported_claims_get_citations(guard: Guardrail) -> None:
+    report = guard.check(GOOD, context=CURIE_CONTEXT)
+    assert len(report.claims) == 2
+    assert all(c.verdict == "supported" for c in report.claims), report.claims
+    assert report.factual_precision == 1.0 and report.ok
+    assert "[1]" in report.output and "Sources:" in report.output
+    ev = report.claims[0].evidence[0]
+    assert ev.passage.text[ev.start:ev.end] == ev.quote
+
+
+def test_wrong_claim_is_flagged_with_issues(guard: Guardrail) -> None:
+    report = guard.check(BAD, context=CURIE_CONTEXT)
+    assert [c.verdict for c in report.claims] != ["supported"]
+    assert report.flagged and not report.ok
+    assert any("1901" in issue for issue in report.claims[0].issues)
+
+
+def test_no_evidence_is_never_supported(guard: Guardrail) -> None:
+    report = guard.check(GOOD)
+    assert all(c.verdict == "unsupported" for c in report.claims)
+    assert report.claims[0].issues == ("no evidence found for this claim",)
+    assert report.output == GOOD  # nothing to cite
+
+
+def test_empty_and_whitespace_answers(guard: Guardrail) -> None:
+    for text in ("", "   \n", b""):
+        report = guard.check(text, context=CURIE_CONTEXT)
+        assert report.claims == () and report.ok and report.score == 1.0
+
+
+def test_binary_invalid_utf8_and_huge_answers_raise_input_error(guard: Guardrail) -> None:
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        guard.check(b"\xff\xfe\x00garbage")
+    with pytest.raises(InputError, match="NUL"):
+        guard.check("abc\x00def")
+    small = Guardrail(max_answer_chars=100, nli=guard.nli)
+    with pytest.raises(InputError, match="over the limit"):
+        small.check("x" * 101)
+
+
+def test_one_megabyte_answer_gives_a_bounded_report(guard: Guardrail) -> None:
+    text = ("Marie Curie was born in Warsaw in 1867. " * 26_000)[:1_000_000]
+    g = Guardrail(max_claims=5, nli=guard.nli)
+    report = g.check(text, context=CURIE_CONTEXT)
+    assert len(report.claims) > 5
+    verified, skipped = report.claims[:5], report.claims[5:]
+    assert all(c.evidence for c in verified)
+    assert all(c.verdict == "unsupported" and "not verified" in c.issues[0] for c in skipped)
+
+
+def test_claim_longer_than_the_model_window_is_verified_in_chunks(guard: Guardrail) -> None:
+    long_claim = "Marie Curie was born in Warsaw in 1867 and " + " and ".join(
+        f"she studied topic number {i} in depth" for i in range(60))
+    result = guard.verify(long_claim, context=CURIE_CONTEXT)
+    assert result.claim.text == long_claim  # never truncated
+    assert result.verdict != "supported"
+
+
+def test_ten_thousand_passages_of_context(guard: Guardrail) -> None:
+    context = [f"Record {i}: the warehouse in town {i} stores {i} crates." for i in range(10_000)]
+    context[7777] = "Marie Curie was born in Warsaw in 1867."
+    report = guard.check("Marie Curie was born in Warsaw in 1867.", context=context)
+    assert report.claims[0].verdict == "supported"
+    assert report.claims[0].evidence[0].passage.id == "ctx7778"
+
+
+def test_existing_citation_markers_are_audited(guard: Guardrail) -> None:
+    answer = "Marie Curie was born in Warsaw in 1867 [1]. She died in 1934 [1]."
+    report = guard.check(answer, context=CURIE_CONTEXT)
+    assert [c.supports for c in report.citations] == [True, False]
+    assert report.citation_recall == 0.5 and report.citation_precision == 0.5
+
+
+def test_block_policy_raises(guard: Guardrail) -> None:
+    g = Guardrail(policy="block", nli=guard.nli)
+    with pytest.raises(BlockedResponse) as info:
+        g.check(BAD, context=CURIE_CONTEXT)
+    assert info.value.report.flagged
+    assert g.check(GOOD, context=CURIE_CONTEXT).ok
+
+
+def test_check_many_batches_and_never_raises_block(guard: Guardrail) -> None:
+    g = Guardrail(policy="block", nli=guard.nli)
+    reports = g.check_many([{"answer": GOOD, "context": CURIE_CONTEXT}, {"answer": BAD, "context": CURIE_CONTEXT}])
+    assert reports[0].ok and reports[0].output
+    assert reports[1].flagged and reports[1].output == ""
+
+
+async def test_acheck_matches_check(guard: Guardrail) -> None:
+    sync = guard.check(GOOD, context=CURIE_CONTEXT)
+    asyn = await guard.acheck(GOOD, context=CURIE_CONTEXT)
+    assert [c.verdict for c in sync.claims] == [c.verdict for c in asyn.claims]
+    assert sync.output == asyn.output
+
+
+class _Broken:
+    def predict(self, pairs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("CUDA out of memory")
+
+
+class _FailingRetriever:
+    def retrieve(self, query: str, k: int) -> list[Passage]:
+        raise TimeoutError("search timed out")
+
+    async def aretrieve(self, query: str, k: int) -> list[Passage]:
+        await asyncio.sleep(0)
+        raise TimeoutError("search timed out")
+
+
+class _StaticRetriever:
+    def retrieve(self, query: str, k: int) -> list[Passage]:
+        return [Passage(CURIE_CONTEXT[0], "wiki", url="https://en.wikipedia.org/wiki/Marie_Curie")]
+
+    async def aretrieve(self, query: str, k: int) -> list[Passage]:
+        return self.retrieve(query, k)
+
+
+def test_verifier_failure_fails_open_by_default() -> None:
+    report = Guardrail(nli=_Broken()).check(GOOD, context=CURIE_CONTEXT)
+    assert report.output == GOOD and report.errors and "CUDA out of memory" in report.errors[0]
+    assert all(c.verdict == "unsupported" for c in report.claims) and not report.ok
+
+
+def test_verifier_failure_fails_closed_when_asked() -> None:
+    with pytest.raises(VerificationError, match="CUDA out of memory"):
+        Guardrail(nli=_Broken(), fail="closed").check(GOOD, context=CURIE_CONTEXT)
+
+
+async def test_retriever_failure_is_recorded_and_other_evidence_still_used(guard: Guardrail) -> None:
+    g = Guardrail(retrievers=[_FailingRetriever(), _StaticRetriever()], nli=guard.nli)
+    for report in (g.check(GOOD), await g.acheck(GOOD)):
+        assert any("search timed out" in e for e in report.errors)
+        assert report.claims[0].verdict == "supported"
+        assert report.sources[0].url == "https://en.wikipedia.org/wiki/Marie_Curie"
+    with pytest.raises(TimeoutError):
+        Guardrail(retrievers=[_FailingRetriever()], nli=guard.nli, fail="closed").check(GOOD)
+
+
+def test_settings_overrides_are_validated() -> None:
+    with pytest.raises(ValueError):
+        Guardrail(support_threshold=3)
+    assert Guardrail(top_k=2).settings.top_k == 2
+    assert Settings().fail == "open"
+
+
+def test_report_json_round_trip(guard: Guardrail) -> None:
+    import json
+
+    data = json.loads(guard.check(GOOD, context=CURIE_CONTEXT).to_json())
+    assert data["factual_precision"] == 1.0 and data["claims"][0]["evidence"][0]["passage"]["id"] == "ctx1"
+    assert isinstance(np.float32(1).item(), float)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from guardrail import RuleBasedExtractor
+
+ex = RuleBasedExtractor()
+
+
+def spans_ok(text: str) -> None:
+    for c in ex.extract(text):
+        assert 0 <= c.start < c.end <= len(text)
+        assert text[c.start:c.end].strip() == text[c.start:c.end]
+
+
+def test_offsets_point_into_the_answer() -> None:
+    text = "Marie Curie was born in 1867 in Warsaw. She won two Nobel Prizes."
+    claims = ex.extract(text)
+    assert [text[c.start:c.end] for c in claims] == [
+        "Marie Curie was born in 1867 in Warsaw.", "She won two Nobel Prizes."]
+    spans_ok(text)
+
+
+def test_compound_sentence_is_split_and_made_self_contained() -> None:
+    text = "Marie Curie was born in 1867 in Warsaw and died in 1934 in France."
+    claims = ex.extract(text)
+    assert [c.text for c in claims] == ["Marie Curie was born in 1867 in Warsaw.", "Marie Curie died in 1934 in France."]
+    assert text[claims[1].start:claims[1].end] == "died in 1934 in France."
+
+
+def test_pronoun_is_resolved_to_the_previous_subject() -> None:
+    claims = ex.extract("The Eiffel Tower is in Paris. It was completed in 1889.")
+    assert claims[1].text == "The Eiffel Tower was completed in 1889."
+
+
+def test_non_assertions_are_dropped() -> None:
+    text = ("Hello! Great question. Is Paris in France? I think it is lovely. "
+            "I can't browse the web. Let me know if you need more. Paris is the capital of France.")
+    assert [c.text for c in ex.extract(text)] == ["Paris is the capital of France."]
+
+
+def test_markdown_lists_tables_and_code_do_not_make_garbage() -> None:
+    text = (
+        "# Facts about Paris\n\n"
+        "- **Paris** is the capital of France.\n"
+        "- The city has about 2.1 million residents [1].\n\n"
+        "| City | Country |\n|---|---|\n| Paris | France |\n\n"
+        "```python\nprint('Paris is in Germany')\n```\n\n"
+        "1. Open the map.\n2. Click on Paris.\n"
+    )
+    texts = [c.text for c in ex.extract(text)]
+    assert texts == ["Paris is the capital of France.", "The city has about 2.1 million residents."]
+    spans_ok(text)
+
+
+def test_short_answer_to_a_question_is_made_self_contained() -> None:
+    claims = ex.extract("Paris", question="Which city hosts the Louvre?")
+    assert claims[0].text == "Which city hosts the Louvre? Paris"
+    assert (claims[0].start, claims[0].end) == (0, 5)
+
+
+def test_empty_and_whitespace() -> None:
+    assert ex.extract("") == []
+    assert ex.extract("   \n\t ") == []
+
+
+def test_sentences_cover_abbreviations() -> None:
+    text = "Dr. Smith moved to the U.S. in 1990. He works at MIT."
+    assert [text[s:e] for s, e in ex.sentences(text)] == ["Dr. Smith moved to the U.S. in 1990.", "He works at MIT."]

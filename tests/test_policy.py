@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from guardrail import BlockedResponse, Claim, ClaimResult, ConfigError, Evidence, Passage, Report
+from guardrail.policy import assign_citations, get_policy, render
+
+ANSWER = "Paris is the capital of France. It has 90 million people. The Seine flows through it."
+P1 = Passage("Paris is the capital and largest city of France.", "doc1", url="https://ex.org/paris", title="Paris")
+P2 = Passage("The Seine flows through Paris.", "doc2")
+
+
+def result(text: str, verdict: str, passage: Passage | None) -> ClaimResult:
+    start = ANSWER.index(text)
+    ev = (Evidence(passage, passage.text, 0, len(passage.text), 0.9, 0.0),) if passage else ()
+    return ClaimResult(Claim(text, start, start + len(text)), verdict, 0.9 if verdict == "supported" else 0.1, ev)  # type: ignore[arg-type]
+
+
+def make_report(policy: str) -> Report:
+    claims, sources = assign_citations([
+        result("Paris is the capital of France.", "supported", P1),
+        result("It has 90 million people.", "contradicted", P1),
+        result("The Seine flows through it.", "supported", P2),
+    ])
+    return Report(ANSWER, tuple(claims), tuple(sources), render(ANSWER, claims, sources), "", policy)
+
+
+def test_annotate_cites_supported_claims_before_their_punctuation() -> None:
+    report = make_report("annotate")
+    assert [c.citation for c in report.claims] == [1, None, 2]
+    out = get_policy("annotate").apply(report)
+    assert out.startswith("Paris is the capital of France [1]. It has 90 million people. The Seine flows through it [2].")
+    assert "Sources:\n[1] Paris <https://ex.org/paris>\n[2] doc2" in out
+
+
+def test_flag_returns_the_answer_unchanged() -> None:
+    assert get_policy("flag").apply(make_report("flag")) == ANSWER
+
+
+def test_redact_removes_flagged_claims_only() -> None:
+    out = get_policy("redact").apply(make_report("redact"))
+    assert "90 million" not in out
+    assert out.startswith("Paris is the capital of France [1]. The Seine flows through it [2].")
+
+
+def test_block_raises_with_the_report() -> None:
+    with pytest.raises(BlockedResponse) as info:
+        get_policy("block").apply(make_report("block"))
+    assert len(info.value.report.flagged) == 1 and "1 of 3 claims" in str(info.value)
+
+
+def test_unknown_policy_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown policy 'shout'"):
+        get_policy("shout")

@@ -1,0 +1,74 @@
+"""Fit the verifier's score combiner on the NLI validation split and ship it as calibration.json.
+
+    python training/calibrate_verifier.py [--model guardrail/models/verifier]
+
+The features (best entailment, relevant contradiction, lexical support, missing numbers/names)
+come from the same code the engine runs (``guardrail.verify.claim_features``).  The data is
+``../shared/nli-train/validation.jsonl`` plus hard negatives made from it with the training
+recipe; never the evaluation data.  Classes are weighted to balance, so the default support
+threshold of 0.5 is the balanced-accuracy operating point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hard_negatives import augment  # noqa: E402
+from train_verifier import read_jsonl, write_manifest  # noqa: E402
+
+from guardrail.evidence import Passage, rank_windows, windows  # noqa: E402
+from guardrail.nli import EmbeddedNLI  # noqa: E402
+from guardrail.verify import FEATURES, Scored, claim_features  # noqa: E402
+
+
+def features_for(nli: EmbeddedNLI, rows: list[dict[str, str]], top_k: int = 4) -> np.ndarray:
+    pairs, spans, cands = [], [], []
+    for r in rows:
+        ranked = rank_windows(r["hypothesis"], windows(Passage(r["premise"], "p")), top_k)
+        spans.append((len(pairs), len(pairs) + len(ranked)))
+        cands.append(ranked)
+        pairs.extend((w.text, r["hypothesis"]) for w, _ in ranked)
+    probs = nli.predict(pairs)
+    feats = []
+    for r, (a, b), ranked in zip(rows, spans, cands):
+        scored = [Scored(w, rel, float(p[0]), float(p[2])) for (w, rel), p in zip(ranked, probs[a:b])]
+        feats.append(claim_features(r["hypothesis"], scored)[0])
+    return np.array(feats, dtype=np.float64)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", type=Path, default=REPO / "guardrail" / "models" / "verifier")
+    ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "nli-train")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args(argv)
+
+    rng = random.Random(args.seed)
+    rows = read_jsonl(args.data_dir / "validation.jsonl")
+    rows += list(augment(rows, rng, rate=0.3, distractor_rate=0.2))
+    nli = EmbeddedNLI(args.model)
+    x = features_for(nli, rows)
+    y = np.array([r["label"] == "entailment" for r in rows])
+    clf = LogisticRegression(class_weight="balanced", C=1.0, max_iter=1000).fit(x, y)
+    pred = clf.predict_proba(x)[:, 1] >= 0.5
+    bacc = (np.mean(pred[y]) + np.mean(~pred[~y])) / 2
+    calibration = {"bias": float(clf.intercept_[0]), "weights": [float(w) for w in clf.coef_[0]],
+                   "features": list(FEATURES), "fitted_on": "nli-train validation + synthetic hard negatives",
+                   "n": int(len(rows)), "bacc_on_fit_data": round(float(bacc), 4)}
+    (args.model / "calibration.json").write_text(json.dumps(calibration, indent=1) + "\n")
+    write_manifest(args.model)
+    print(json.dumps(calibration, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

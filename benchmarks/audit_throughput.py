@@ -83,8 +83,7 @@ def passages(f: dict) -> list[str]:
         f"annual contracts. More than {f['users']} thousand people use it every week. " + FILLER,
         f"The standard plan of {p} includes {f['feature']}, priority email support and a "
         f"{f['uptime']}% uptime commitment. " + FILLER,
-        f"{p} stores customer data in {f['regions']} regions and encrypts it at rest and in transit. "
-        + FILLER,
+        f"{p} stores customer data in {f['regions']} regions and encrypts it at rest and in transit. " + FILLER,
     ]
 
 
@@ -95,8 +94,7 @@ def answer(f: dict, rng: random.Random) -> str:
     sentences = [
         f"{p} is a collaboration product that was first released in {g['year']}.",
         f"It is made by a company headquartered in {g['city']} with roughly {f['staff']} employees.",
-        f"The standard plan costs ${g['price']} per user per month, and bigger teams can sign annual "
-        "contracts.",
+        f"The standard plan costs ${g['price']} per user per month, and bigger teams can sign annual contracts.",
         f"Every week more than {f['users']} thousand people rely on it for their daily work.",
         f"The plan includes {f['feature']} together with priority email support.",
         f"{p} promises {f['uptime']}% uptime on the standard plan.",
@@ -246,9 +244,7 @@ def main() -> None:
         "resume": resume,
     }
     print()
-    print(
-        f"{'scenario':18s} {'wall s':>8s} {'rec/s (wall)':>13s} {'rec/s (steady)':>15s} {'1st result s':>13s}"
-    )
+    print(f"{'scenario':18s} {'wall s':>8s} {'rec/s (wall)':>13s} {'rec/s (steady)':>15s} {'1st result s':>13s}")
     for name, r in results.items():
         print(
             f"{name:18s} {r['wall_s']:8.1f} {r['records_per_s_wall'] or 0:13.2f} "

@@ -15,17 +15,86 @@ from dataclasses import dataclass
 from guardrail.evidence import STOPWORDS, content_tokens
 
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(%|percent))?(?![\w])")
-_WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20,
-                 "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "thousand": 1000,
-                 "million": 1_000_000, "billion": 1_000_000_000, "first": 1, "second": 2, "third": 3,
-                 "once": 1, "twice": 2, "thrice": 3, "dozen": 12, "single": 1, "double": 2}
-_MONTHS = ("january february march april may june july august september october november "
-           "december").split()
+_WORD_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "once": 1,
+    "twice": 2,
+    "thrice": 3,
+    "dozen": 12,
+    "single": 1,
+    "double": 2,
+}
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 _NAME = re.compile(r"(?<![\w])[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+)*")
-_SENTENCE_WORDS = {"The", "A", "An", "In", "On", "At", "It", "He", "She", "They", "This", "That",
-                   "These", "Those", "There", "Its", "His", "Her", "Their", "As", "For", "By", "From",
-                   "After", "Before", "During", "However", "While", "When", "Where", "Yes", "No"}
+_SENTENCE_WORDS = {
+    "The",
+    "A",
+    "An",
+    "In",
+    "On",
+    "At",
+    "It",
+    "He",
+    "She",
+    "They",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "There",
+    "Its",
+    "His",
+    "Her",
+    "Their",
+    "As",
+    "For",
+    "By",
+    "From",
+    "After",
+    "Before",
+    "During",
+    "However",
+    "While",
+    "When",
+    "Where",
+    "Yes",
+    "No",
+}
 
 
 def numbers(text: str) -> set[float]:
@@ -80,11 +149,14 @@ def check_claim(claim: str, evidence: str) -> CheckResult:
     ev_lower = evidence.lower()
     ev_tokens = content_tokens(evidence)
     ev_stems = {_stem(t) for t in ev_tokens}
-    missing_names = tuple(sorted(
-        n for n in names(claim)
-        # a name counts as present when all its words appear (word order and case may differ)
-        if n not in ev_lower and not all(_stem(w) in ev_stems for w in n.split())
-    ))
+    missing_names = tuple(
+        sorted(
+            n
+            for n in names(claim)
+            # a name counts as present when all its words appear (word order and case may differ)
+            if n not in ev_lower and not all(_stem(w) in ev_stems for w in n.split())
+        )
+    )
     claim_tokens = content_tokens(claim)
     support = len(claim_tokens & ev_tokens) / len(claim_tokens) if claim_tokens else 1.0
     return CheckResult(missing_numbers, missing_months, missing_names, support)

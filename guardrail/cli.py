@@ -10,7 +10,7 @@ import json
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -79,17 +79,17 @@ def _print_report(report: Report) -> None:
 
 @app.command()
 def check(
-    answer: Annotated[Optional[str], typer.Argument(help="the answer text, or - for stdin")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="read the answer from a file")] = None,
-    context: Annotated[Optional[list[Path]], typer.Option("--context", "-c", help="evidence file (repeatable)")] = None,
-    index: Annotated[Optional[Path], typer.Option(help="an evidence index directory (guardrail index build)")] = None,
-    question: Annotated[Optional[str], typer.Option("--question", "-q", help="the user's question")] = None,
+    answer: Annotated[str | None, typer.Argument(help="the answer text, or - for stdin")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="read the answer from a file")] = None,
+    context: Annotated[list[Path] | None, typer.Option("--context", "-c", help="evidence file (repeatable)")] = None,
+    index: Annotated[Path | None, typer.Option(help="an evidence index directory (guardrail index build)")] = None,
+    question: Annotated[str | None, typer.Option("--question", "-q", help="the user's question")] = None,
     policy: Annotated[str, typer.Option(help="annotate | flag | redact | block")] = "annotate",
-    fail: Annotated[Optional[str], typer.Option(help="open | closed: what a failing component does")] = None,
-    settings: Annotated[Optional[Path], typer.Option(help="settings JSON (e.g. from audit --calibrate)")] = None,
-    web: Annotated[Optional[str], typer.Option(help="web search provider: searxng | mediawiki | brave")] = None,
-    web_url: Annotated[Optional[str], typer.Option(help="search endpoint URL (searxng, mediawiki)")] = None,
-    allow_host: Annotated[Optional[list[str]], typer.Option(help="allow fetching from this host even if private/loopback (repeatable)")] = None,
+    fail: Annotated[str | None, typer.Option(help="open | closed: what a failing component does")] = None,
+    settings: Annotated[Path | None, typer.Option(help="settings JSON (e.g. from audit --calibrate)")] = None,
+    web: Annotated[str | None, typer.Option(help="web search provider: searxng | mediawiki | brave")] = None,
+    web_url: Annotated[str | None, typer.Option(help="search endpoint URL (searxng, mediawiki)")] = None,
+    allow_host: Annotated[list[str] | None, typer.Option(help="allow fetching from this host even if private/loopback (repeatable)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Check an answer against evidence and print flagged claims with citations."""
@@ -127,8 +127,8 @@ def check(
 @app.command("eval")
 def eval_command(
     file: Annotated[Path, typer.Argument(help="pairs or responses JSONL in the evaluation schema", exists=True)],
-    baseline: Annotated[Optional[str], typer.Option(help="score with a baseline instead: overlap | cosine")] = None,
-    settings: Annotated[Optional[Path], typer.Option(help="settings JSON")] = None,
+    baseline: Annotated[str | None, typer.Option(help="score with a baseline instead: overlap | cosine")] = None,
+    settings: Annotated[Path | None, typer.Option(help="settings JSON")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Measure detection quality on labelled data (balanced accuracy, ROC-AUC, F1, span F1)."""

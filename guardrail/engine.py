@@ -113,10 +113,14 @@ class Guardrail:
         """Async twin of ``check``: retrievers run concurrently, the model in a worker thread."""
         job = self._start(answer, context, question, extract=False)
         aextract = getattr(self.extractor, "aextract", None)
-        if aextract is not None:
-            job.claims = await aextract(job.answer, question=question)
-        else:
-            job.claims = await asyncio.to_thread(self.extractor.extract, job.answer, question=question)
+        try:
+            if aextract is not None:
+                job.claims = await aextract(job.answer, question=question)
+            else:
+                job.claims = await asyncio.to_thread(self.extractor.extract, job.answer, question=question)
+        except Exception as exc:
+            self._component_failed(job, self.extractor, exc)
+            job.claims = RuleBasedExtractor().extract(job.answer, question=question)
         await self._gather_async(job)
         reports = await asyncio.to_thread(self._finish, [job])
         return self._act(reports[0])
@@ -162,13 +166,19 @@ class Guardrail:
                extract: bool = True) -> _Job:
         job = _Job(_clean_answer(answer, self.settings.max_answer_chars), question, as_passages(context))
         if extract and job.answer.strip():
-            job.claims = self.extractor.extract(job.answer, question=question)
+            try:
+                job.claims = self.extractor.extract(job.answer, question=question)
+            except Exception as exc:  # e.g. an LLM extractor's API is down
+                self._component_failed(job, self.extractor, exc)
+                job.claims = RuleBasedExtractor().extract(job.answer, question=question)
         return job
 
-    def _retrieval_failed(self, job: _Job, retriever: object, exc: Exception) -> None:
+    def _component_failed(self, job: _Job, component: object, exc: Exception) -> None:
+        """Fail closed (raise) or open (record and go on, the default rule-based extractor or
+        the remaining evidence taking over), as ``Settings.fail`` says."""
         if self.settings.fail == "closed":
-            raise exc if isinstance(exc, GuardrailError) else VerificationError(str(exc))
-        job.errors.append(f"{type(retriever).__name__} failed: {exc}")
+            raise exc
+        job.errors.append(f"{type(component).__name__} failed: {exc}")
 
     def _gather_sync(self, job: _Job) -> None:
         extra: list[list[Passage]] = []
@@ -178,7 +188,7 @@ class Guardrail:
                 try:
                     found.extend(r.retrieve(claim.text, self.settings.top_k))
                 except Exception as exc:  # any retriever fault: fail open or closed, per settings
-                    self._retrieval_failed(job, r, exc)
+                    self._component_failed(job, r, exc)
             extra.append(found)
         self._candidates(job, extra)
 
@@ -187,7 +197,7 @@ class Guardrail:
             try:
                 return await r.aretrieve(claim.text, self.settings.top_k)
             except Exception as exc:
-                self._retrieval_failed(job, r, exc)
+                self._component_failed(job, r, exc)
                 return []
 
         claims = job.claims[: self.settings.max_claims]

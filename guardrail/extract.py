@@ -106,6 +106,31 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+_MAX_BLOCK = 4000
+_HARD_STOP = re.compile(r"[.!?]\s+(?=[A-Z0-9\"'“(])")
+
+
+def _bounded(blocks: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Cut blocks longer than ``_MAX_BLOCK`` at a sentence-final stop: pysbd's time grows
+    faster than linearly with block length, and a 1 MB paragraph would take minutes."""
+    out: list[tuple[int, int]] = []
+    for start, end in blocks:
+        while end - start > _MAX_BLOCK:
+            stop = None
+            for m in _HARD_STOP.finditer(text, start + _MAX_BLOCK // 2, start + _MAX_BLOCK):
+                stop = m.start() + 1
+            if stop is None:  # no sentence end in range: cut at a space
+                space = text.rfind(" ", start + _MAX_BLOCK // 2, start + _MAX_BLOCK)
+                stop = space if space > start else start + _MAX_BLOCK
+            out.append((start, stop))
+            start = stop
+            while start < end and text[start].isspace():
+                start += 1
+        if start < end:
+            out.append((start, end))
+    return out
+
+
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start] in " \t\r\n*_>":
         start += 1
@@ -128,7 +153,7 @@ class RuleBasedExtractor:
     def sentences(self, text: str) -> list[tuple[int, int]]:
         """Sentence spans of ``text`` (offsets into it), Markdown blocks respected."""
         spans: list[tuple[int, int]] = []
-        for b_start, b_end in _blocks(text):
+        for b_start, b_end in _bounded(_blocks(text), text):
             block = text[b_start:b_end]
             cursor = 0
             for sentence in _segmenter().segment(block):

@@ -58,6 +58,10 @@ class EmbeddedNLI:
         try:
             import torch
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            # its "Loading weights" bar goes to stdout and would corrupt `--json` output
+            hf_logging.disable_progress_bar()
         except ImportError as exc:  # pragma: no cover - both are hard dependencies
             raise ModelLoadError(f"the verifier needs torch and transformers: pip install guardrail ({exc})") from exc
         local = Path(self.name)

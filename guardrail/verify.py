@@ -64,7 +64,9 @@ def claim_features(claim_text: str, scored: Sequence[Scored]) -> tuple[list[floa
     best = max(scored, key=lambda s: s.entailment)
     top_relevance = max(s.relevance for s in scored)
     # Contradiction counts only from windows about the claim: NLI models "contradict" unrelated text.
-    contradiction = max((s.contradiction for s in scored if s.relevance >= 0.6 * top_relevance), default=0.0)
+    # and an absolute floor keeps a claim checked against off-topic evidence "unsupported".
+    relevant = max(0.6 * top_relevance, 0.3)
+    contradiction = max((s.contradiction for s in scored if s.relevance >= relevant), default=0.0)
     relied_on = " ".join(dict.fromkeys(s.window.text for s in sorted(scored, key=lambda s: -s.entailment)[:2]))
     checks = check_claim(claim_text, relied_on)
     features = [_logit(best.entailment), contradiction, checks.lexical_support,

@@ -18,10 +18,9 @@ from guardrail import (
 
 CURIE_CONTEXT = [
     "Marie Curie was a Polish and naturalised-French physicist and chemist who conducted pioneering "
-    "research on radioactivity. She was born in Warsaw on 7 November 1867. She was the first woman "
-    "to win a Nobel Prize and the only person to win the Nobel Prize in two scientific fields.",
-    "Curie died on 4 July 1934 at the Sancellemoz sanatorium in Passy, France, of aplastic anaemia "
-    "likely caused by her long exposure to radiation.",
+    "research on radioactivity. Marie Curie was born in Warsaw in 1867. She was the first woman to win "
+    "a Nobel Prize.",
+    "Marie Curie died in France in 1934, of aplastic anaemia caused by her long exposure to radiation.",
 ]
 
 GOOD = "Marie Curie was born in Warsaw in 1867. She died in 1934 in France."
@@ -43,6 +42,11 @@ def test_wrong_claim_is_flagged_with_issues(guard: Guardrail) -> None:
     assert [c.verdict for c in report.claims] != ["supported"]
     assert report.flagged and not report.ok
     assert any("1901" in issue for issue in report.claims[0].issues)
+
+
+def test_off_topic_evidence_gives_unsupported_not_contradicted(guard: Guardrail) -> None:
+    report = guard.check("The Halcyra H2 robot vacuum weighs 3.4 kg.", context=CURIE_CONTEXT)
+    assert [c.verdict for c in report.claims] == ["unsupported"]
 
 
 def test_no_evidence_is_never_supported(guard: Guardrail) -> None:

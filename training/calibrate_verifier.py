@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     bacc = (np.mean(pred[y]) + np.mean(~pred[~y])) / 2
     calibration = {"bias": float(clf.intercept_[0]), "weights": [float(w) for w in clf.coef_[0]],
                    "features": list(FEATURES), "fitted_on": "nli-train validation + synthetic hard negatives",
-                   "n": int(len(rows)), "bacc_on_fit_data": round(float(bacc), 4)}
+                   "n": len(rows), "bacc_on_fit_data": round(float(bacc), 4)}
     (args.model / "calibration.json").write_text(json.dumps(calibration, indent=1) + "\n")
     write_manifest(args.model)
     print(json.dumps(calibration, indent=1))

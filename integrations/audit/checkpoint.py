@@ -52,8 +52,7 @@ class AuditDir:
             existing = False
         if existing and not resume:
             raise ResumeError(
-                f"{self.root} already holds an audit: pass --resume to continue it "
-                "or --overwrite to start again"
+                f"{self.root} already holds an audit: pass --resume to continue it or --overwrite to start again"
             )
         done: set[int] = set()
         if existing:
@@ -87,9 +86,7 @@ class AuditDir:
 
     # -- appending ----------------------------------------------------------------------
 
-    def append(
-        self, results: Iterable[Mapping[str, Any]] = (), rejects: Iterable[Mapping[str, Any]] = ()
-    ) -> int:
+    def append(self, results: Iterable[Mapping[str, Any]] = (), rejects: Iterable[Mapping[str, Any]] = ()) -> int:
         """Append result and reject lines durably; returns how many lines were written."""
         n = 0
         for path, rows in ((self.report, results), (self.rejects, rejects)):

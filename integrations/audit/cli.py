@@ -63,9 +63,7 @@ def audit(
     shape: Annotated[
         Shape, typer.Option("--format", help="Log shape; auto detects it per line.", rich_help_panel=_INPUT)
     ] = Shape.auto,
-    id_field: Annotated[
-        str | None, typer.Option(help="Dotted path of the record id.", rich_help_panel=_INPUT)
-    ] = None,
+    id_field: Annotated[str | None, typer.Option(help="Dotted path of the record id.", rich_help_panel=_INPUT)] = None,
     question_field: Annotated[
         str | None, typer.Option(help="Dotted path of the question.", rich_help_panel=_INPUT)
     ] = None,
@@ -89,9 +87,7 @@ def audit(
     resume: Annotated[
         bool, typer.Option(help="Continue the audit in --out where it stopped.", rich_help_panel=_RUN)
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option(help="Discard an audit already in --out.", rich_help_panel=_RUN)
-    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="Discard an audit already in --out.", rich_help_panel=_RUN)] = False,
     limit: Annotated[
         int | None, typer.Option(min=1, help="Audit only the first N records.", rich_help_panel=_RUN)
     ] = None,
@@ -102,9 +98,7 @@ def audit(
     workers: Annotated[
         int, typer.Option(min=1, help="Batches in flight (local) or Ray actors (ray).", rich_help_panel=_RUN)
     ] = 1,
-    batch_size: Annotated[
-        int, typer.Option(min=1, help="Records per batched model call.", rich_help_panel=_RUN)
-    ] = 16,
+    batch_size: Annotated[int, typer.Option(min=1, help="Records per batched model call.", rich_help_panel=_RUN)] = 16,
     engine: Annotated[
         EngineName, typer.Option(help="local: this process; ray: Ray Data actor pool.", rich_help_panel=_RUN)
     ] = EngineName.local,
@@ -117,9 +111,7 @@ def audit(
     ] = None,
     settings_path: Annotated[
         Path | None,
-        typer.Option(
-            "--settings", help="Settings JSON (e.g. saved by --calibrate).", rich_help_panel=_EVIDENCE
-        ),
+        typer.Option("--settings", help="Settings JSON (e.g. saved by --calibrate).", rich_help_panel=_EVIDENCE),
     ] = None,
     support_threshold: Annotated[
         float | None,
@@ -129,22 +121,17 @@ def audit(
         Path | None,
         typer.Option(help="EvidenceIndex directory to retrieve evidence from.", rich_help_panel=_EVIDENCE),
     ] = None,
-    web: Annotated[
-        bool, typer.Option(help="Also search the web for evidence.", rich_help_panel=_EVIDENCE)
-    ] = False,
+    web: Annotated[bool, typer.Option(help="Also search the web for evidence.", rich_help_panel=_EVIDENCE)] = False,
     calibrate: Annotated[
         Path | None,
-        typer.Option(
-            help="Labeled JSONL: choose the support threshold on it and save settings.", rich_help_panel=_CAL
-        ),
+        typer.Option(help="Labeled JSONL: choose the support threshold on it and save settings.", rich_help_panel=_CAL),
     ] = None,
     target_precision: Annotated[
         float | None,
         typer.Option(
             min=0,
             max=1,
-            help="Calibrate for this precision on hallucinated answers (max recall) "
-            "instead of balanced accuracy.",
+            help="Calibrate for this precision on hallucinated answers (max recall) instead of balanced accuracy.",
             rich_help_panel=_CAL,
         ),
     ] = None,
@@ -153,9 +140,7 @@ def audit(
     ] = None,
     save_settings: Annotated[
         Path | None,
-        typer.Option(
-            help="Where --calibrate saves settings (default: OUT/settings.json).", rich_help_panel=_CAL
-        ),
+        typer.Option(help="Where --calibrate saves settings (default: OUT/settings.json).", rich_help_panel=_CAL),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.", rich_help_panel=_OUT)] = Path(
         "audit-out"
@@ -184,9 +169,7 @@ def audit(
     err = Console(stderr=True)
     stdout = Console()
     if input is None and calibrate is None:
-        raise typer.BadParameter(
-            "give a log file (or - for stdin), or --calibrate LABELED.jsonl", param_hint="INPUT"
-        )
+        raise typer.BadParameter("give a log file (or - for stdin), or --calibrate LABELED.jsonl", param_hint="INPUT")
     if engine is EngineName.local and ray_address:
         raise typer.BadParameter("--ray-address needs --engine ray", param_hint="--ray-address")
     fields = FieldMap(
@@ -200,9 +183,7 @@ def audit(
     try:
         settings = Settings.load(settings_path) if settings_path else Settings()
         if support_threshold is not None:
-            settings = Settings.model_validate(
-                {**settings.model_dump(), "support_threshold": support_threshold}
-            )
+            settings = Settings.model_validate({**settings.model_dump(), "support_threshold": support_threshold})
         guard = None
         if calibrate is not None:
             from .calibrate import calibrate as run_calibration
@@ -249,8 +230,7 @@ def audit(
         outcome = run_audit(options, guard=guard, console=err)
     except KeyboardInterrupt:
         err.print(
-            f"[yellow]interrupted[/]: results so far are saved in {out}; "
-            "run the same command with --resume to continue"
+            f"[yellow]interrupted[/]: results so far are saved in {out}; run the same command with --resume to continue"
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ResumeError, ConfigError, FileNotFoundError) as exc:

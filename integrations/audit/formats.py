@@ -283,9 +283,7 @@ def _langsmith(raw: Mapping[str, Any]) -> Parsed:
     rid = raw.get("id") or raw.get("run_id") or raw.get("trace_id")
     if not isinstance(outputs, Mapping):
         if outputs is None:
-            raise SkippedLine(
-                "run has no outputs (errored or unfinished)", record_id=_str(rid), shape="langsmith"
-            )
+            raise SkippedLine("run has no outputs (errored or unfinished)", record_id=_str(rid), shape="langsmith")
         outputs = {"output": outputs}
     answer = _first(outputs, ("answer", "output", "result", "text", "response", "output_text", "content"))
     if isinstance(answer, Mapping):  # an AIMessage dict, or a chain returning {"answer": ...} nested
@@ -295,9 +293,7 @@ def _langsmith(raw: Mapping[str, Any]) -> Parsed:
         first = gens[0][0] if gens and isinstance(gens[0], list) and gens[0] else (gens[0] if gens else None)
         if isinstance(first, Mapping):
             answer = (
-                first.get("text")
-                or get_path(first, "message.kwargs.content")
-                or get_path(first, "message.content")
+                first.get("text") or get_path(first, "message.kwargs.content") or get_path(first, "message.content")
             )
     if answer is None:
         raise SkippedLine(
@@ -392,9 +388,7 @@ def _as_list(context: Any) -> list[Any]:
     if isinstance(context, (str, Mapping)):
         context = [context]
     if not isinstance(context, list):
-        raise RejectedLine(
-            f"context must be text, a document or a list of them, got {type(context).__name__}"
-        )
+        raise RejectedLine(f"context must be text, a document or a list of them, got {type(context).__name__}")
     return context
 
 

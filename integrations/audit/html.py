@@ -42,9 +42,7 @@ def render_html(adir: AuditDir, summary: Mapping[str, Any], *, max_records: int 
         "groups": [
             (
                 name,
-                bar_chart(
-                    [(v, s["hallucination_rate"] or 0.0, s["records"]) for v, s in table.items()], fmt=_pct
-                ),
+                bar_chart([(v, s["hallucination_rate"] or 0.0, s["records"]) for v, s in table.items()], fmt=_pct),
             )
             for name, table in groups.items()
             if table
@@ -65,9 +63,7 @@ def render_html(adir: AuditDir, summary: Mapping[str, Any], *, max_records: int 
         "citations": [
             (
                 name,
-                bar_chart(
-                    [(v, s["recall"] or 0.0, s["records_with_citations"]) for v, s in table.items()], fmt=_pct
-                ),
+                bar_chart([(v, s["recall"] or 0.0, s["records_with_citations"]) for v, s in table.items()], fmt=_pct),
             )
             for name, table in summary.get("citations", {}).get("by_group", {}).items()
             if table
@@ -152,11 +148,7 @@ def segments(
     else:
         for i, m in enumerate(markers):
             cite_of_marker[i] = next(
-                (
-                    c
-                    for c in citations
-                    if c.get("marker") == m.group(0) and c["start"] <= m.start() <= c["end"] + 3
-                ),
+                (c for c in citations if c.get("marker") == m.group(0) and c["start"] <= m.start() <= c["end"] + 3),
                 None,
             )
     bad_sentences = [(c["start"], c["end"]) for c in citations if not c.get("supports")]
@@ -218,8 +210,7 @@ def bar_chart(rows: Sequence[tuple[str, float, int]], *, fmt: Any = str, width: 
             "</rect>"
         )
         parts.append(
-            f'<text x="{label_w + inner + 8}" y="{y + bar_h * 0.7:.1f}" class="val">'
-            f"{escape(fmt(value))} · n={n}</text>"
+            f'<text x="{label_w + inner + 8}" y="{y + bar_h * 0.7:.1f}" class="val">{escape(fmt(value))} · n={n}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

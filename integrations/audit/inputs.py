@@ -85,9 +85,7 @@ def open_input(name: str, *, spool_dir: Path | None = None) -> InputSource:
         fd, tmp = tempfile.mkstemp(prefix="audit-stdin-", suffix=".jsonl", dir=spool_dir)
         with os.fdopen(fd, "wb") as out:
             # CliRunner and some embedders give a text-only stdin.
-            stdin = (
-                sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode())
-            )
+            stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode())
             shutil.copyfileobj(stdin, out)
         path = Path(tmp)
         return InputSource(name="-", path=path, fingerprint=_fingerprint(path), spooled=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -59,6 +60,7 @@ def run_ray(
     write: Callable[[list[dict], list[dict]], None],
     *,
     console: Console,
+    expected: int | None = None,
 ) -> None:
     if not options.ray_address or _is_loopback(options.ray_address):
         # A Ray started here, or one on loopback, is single-node: keep this driver on loopback too,
@@ -72,7 +74,7 @@ def run_ray(
     pending = Path(options.out) / _PENDING_DIR
     shutil.rmtree(pending, ignore_errors=True)
     pending.mkdir(parents=True)
-    n = _write_shards(work, pending, write, shard_size=max(options.batch_size, 1) * 2)
+    n = _write_shards(work, pending, write, shard_size=_shard_size(expected, options.batch_size, workers))
     started_here = False
     try:
         if n == 0:
@@ -116,6 +118,16 @@ def run_ray(
         shutil.rmtree(pending, ignore_errors=True)
         if started_here:
             ray.shutdown()
+
+
+def _shard_size(expected: int | None, batch_size: int, workers: int) -> int:
+    """Records per shard file: about four shards per actor, so the work spreads and results
+    stream back in small steps, but whole batches, and at most 64 batches (bounded file count)."""
+    batch_size = max(1, batch_size)
+    if not expected:
+        return batch_size * 4
+    batches = math.ceil(expected / (workers * 4) / batch_size)
+    return batch_size * min(64, max(1, batches))
 
 
 def _is_loopback(address: str) -> bool:

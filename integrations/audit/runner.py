@@ -97,9 +97,7 @@ class AuditOutcome:
 Planned = tuple[str, Any]  # ("record", AuditRecord) | ("result", dict) | ("reject", dict)
 
 
-def plan(
-    source: InputSource, options: AuditOptions, done: set[int], selected: set[int] | None
-) -> Iterator[Planned]:
+def plan(source: InputSource, options: AuditOptions, done: set[int], selected: set[int] | None) -> Iterator[Planned]:
     """Parse the lines still to do: rejects and skips are final, records go to an engine."""
     for line_no, text in source.lines():
         if line_no in done or (selected is not None and line_no not in selected):
@@ -112,9 +110,7 @@ def plan(
             yield "result", skipped_result(line_no, exc.record_id, exc.shape, exc.reason)
 
 
-def build_guardrail(
-    settings: Settings | dict[str, Any], *, index: str | None = None, web: bool = False
-) -> Guardrail:
+def build_guardrail(settings: Settings | dict[str, Any], *, index: str | None = None, web: bool = False) -> Guardrail:
     """The checker an audit uses; also what each Ray actor builds once in its constructor."""
     if isinstance(settings, dict):
         settings = Settings.model_validate(settings)
@@ -196,9 +192,7 @@ class Tally:
         return n
 
 
-def run_audit(
-    options: AuditOptions, *, guard: Guardrail | None = None, console: Console | None = None
-) -> AuditOutcome:
+def run_audit(options: AuditOptions, *, guard: Guardrail | None = None, console: Console | None = None) -> AuditOutcome:
     """Audit ``options.input`` into ``options.out``; resumable, see ``checkpoint``.
 
     ``KeyboardInterrupt`` propagates after everything finished so far is written.
@@ -212,9 +206,7 @@ def run_audit(
     tally = Tally()
     complete = False
     try:
-        done = adir.open(
-            options.identity(source.fingerprint), resume=options.resume, overwrite=options.overwrite
-        )
+        done = adir.open(options.identity(source.fingerprint), resume=options.resume, overwrite=options.overwrite)
         selected = source.select(limit=options.limit, sample=options.sample, seed=options.seed)
         in_scope = selected if selected is not None else set(source.line_numbers())
         todo = len(in_scope - done)
@@ -231,7 +223,7 @@ def run_audit(
             if options.engine == "ray":
                 from .ray_engine import run_ray
 
-                run_ray(work, options, write, console=console)
+                run_ray(work, options, write, console=console, expected=todo)
             else:
                 _run_local(work, options, write, guard)
         complete = True

@@ -170,9 +170,7 @@ def _count_claim(table: dict[str, dict[str, Any]], c: Mapping[str, Any], r: Mapp
     key = _norm_claim(c["text"])
     if not key:
         return
-    entry = table.setdefault(
-        key, {"forms": Counter(), "count": 0, "contradicted": 0, "score_sum": 0.0, "records": []}
-    )
+    entry = table.setdefault(key, {"forms": Counter(), "count": 0, "contradicted": 0, "score_sum": 0.0, "records": []})
     entry["forms"][c["text"].strip()] += 1
     entry["count"] += 1
     entry["contradicted"] += c["verdict"] == "contradicted"

@@ -61,3 +61,19 @@ def read_jsonl(path: Path) -> list[dict]:
 def copy_audit(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+def assert_same_verdicts(path_a: Path, path_b: Path, *, threshold: float = 0.5, tol: float = 0.01) -> None:
+    """Two audits of the same input agree.  Scores are compared with a tolerance: batches of
+    different sizes pad NLI inputs differently, which moves float results in the last digits."""
+    a = {r["line"]: r for r in read_jsonl(path_a)}
+    b = {r["line"]: r for r in read_jsonl(path_b)}
+    assert sorted(a) == sorted(b)
+    for line, ra in a.items():
+        rb = b[line]
+        assert (ra["status"], ra.get("n_claims")) == (rb["status"], rb.get("n_claims")), line
+        if ra["status"] != "checked":
+            continue
+        assert abs(ra["score"] - rb["score"]) <= tol, (line, ra["score"], rb["score"])
+        if min(abs(ra["score"] - threshold), abs(rb["score"] - threshold)) > tol:
+            assert ra["hallucinated"] == rb["hallucinated"], line

@@ -14,9 +14,7 @@ IDENT = {"input": "10:abc", "shape": "auto", "settings": {"support_threshold": 0
 def test_done_set_comes_from_results_and_rejects(tmp_path):
     d = AuditDir(tmp_path)
     assert d.open(IDENT, resume=False) == set()
-    d.append(
-        [{"line": 1, "status": "checked"}, {"line": 3, "status": "skipped"}], [{"line": 2, "reason": "x"}]
-    )
+    d.append([{"line": 1, "status": "checked"}, {"line": 3, "status": "skipped"}], [{"line": 2, "reason": "x"}])
     d.close(complete=False)
     state = json.loads(d.checkpoint.read_text())
     assert state["done"] == 3 and state["complete"] is False

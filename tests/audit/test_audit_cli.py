@@ -9,7 +9,16 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLE_LINES, EXAMPLE_REJECTED, EXAMPLE_SKIPPED, EXAMPLES, REPO, copy_audit, read_jsonl
+from conftest import (
+    EXAMPLE_LINES,
+    EXAMPLE_REJECTED,
+    EXAMPLE_SKIPPED,
+    EXAMPLES,
+    REPO,
+    assert_same_verdicts,
+    copy_audit,
+    read_jsonl,
+)
 
 from guardrail import Settings
 
@@ -42,9 +51,7 @@ def test_clean_input_exits_zero_and_json_summary(run_cli, tmp_path):
     logs = tmp_path / "clean.jsonl"
     logs.write_text(
         "\n".join(
-            line
-            for i, line in enumerate(EXAMPLES.read_text().splitlines(), 1)
-            if i not in EXAMPLE_REJECTED and i <= 4
+            line for i, line in enumerate(EXAMPLES.read_text().splitlines(), 1) if i not in EXAMPLE_REJECTED and i <= 4
         )
         + "\n"
     )
@@ -135,10 +142,7 @@ def test_workers_give_the_same_verdicts(run_cli, example_audit, tmp_path):
     result = run_cli(EXAMPLES, "--out", tmp_path / "w2", "--workers", "2", "--batch-size", "2")
     assert result.exit_code == 3, result.output
 
-    def verdicts(path):
-        return {r["line"]: (r["status"], r.get("score"), r.get("hallucinated")) for r in read_jsonl(path)}
-
-    assert verdicts(tmp_path / "w2" / "report.jsonl") == verdicts(example_audit / "report.jsonl")
+    assert_same_verdicts(tmp_path / "w2" / "report.jsonl", example_audit / "report.jsonl")
 
 
 def test_fail_over_and_settings_file(run_cli, example_audit, tmp_path):

@@ -125,9 +125,7 @@ def test_langsmith_retrieval_chain_and_retrievalqa_exports():
             "inputs": {"query": "When?"},
             "outputs": {
                 "result": "1889.",
-                "source_documents": [
-                    {"lc": 1, "type": "constructor", "kwargs": {"page_content": DOC, "metadata": {}}}
-                ],
+                "source_documents": [{"lc": 1, "type": "constructor", "kwargs": {"page_content": DOC, "metadata": {}}}],
             },
         }
     )
@@ -155,9 +153,7 @@ def test_langsmith_llm_run_generations_and_ai_message_output():
         }
     )
     assert (r.answer, r.question) == ("330 metres.", "How tall?")
-    msg = p(
-        {"id": "a", "inputs": {"input": "q"}, "outputs": {"output": {"content": "An answer.", "type": "ai"}}}
-    )
+    msg = p({"id": "a", "inputs": {"input": "q"}, "outputs": {"output": {"content": "An answer.", "type": "ai"}}})
     assert msg.answer == "An answer."
 
 
@@ -181,9 +177,7 @@ def test_field_overrides_and_group_by_from_metadata():
         "log": {"q": "How tall?", "a": "330 m.", "docs": [DOC]},
         "metadata": {"tenant": "acme", "feature": "search"},
     }
-    fields = FieldMap(
-        id="meta.uid", question="log.q", answer="log.a", context="log.docs", group_by=("feature",)
-    )
+    fields = FieldMap(id="meta.uid", question="log.q", answer="log.a", context="log.docs", group_by=("feature",))
     r = p(raw, fields=fields)
     assert (r.id, r.question, r.answer, r.context) == ("u-1", "How tall?", "330 m.", (DOC,))
     assert r.groups == {"tenant": "acme", "feature": "search"}

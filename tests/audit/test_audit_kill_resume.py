@@ -69,9 +69,7 @@ def test_sigkill_midway_then_resume_yields_one_result_per_valid_line(tmp_path):
     assert 0 < killed_at < total - len(malformed), "not killed midway"
     assert not (out / "summary.json").exists()  # reports are written only by a finished run
 
-    resumed = subprocess.run(
-        audit_cmd(log, out, "--resume"), cwd=REPO, capture_output=True, text=True, timeout=300
-    )
+    resumed = subprocess.run(audit_cmd(log, out, "--resume"), cwd=REPO, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 3, resumed.stdout + resumed.stderr  # 3: malformed lines were rejected
     counts = Counter(r["line"] for r in read_jsonl(report))
     assert set(counts) == set(range(1, total + 1)) - malformed

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import EXAMPLE_LINES, EXAMPLE_REJECTED, EXAMPLES, REPO, read_jsonl
+from conftest import EXAMPLE_LINES, EXAMPLE_REJECTED, EXAMPLES, REPO, assert_same_verdicts, read_jsonl
 
 ray = pytest.importorskip("ray", reason="Ray not installed (pip install guardrail[ray])")
 
@@ -20,19 +20,12 @@ def audit(*args: str, timeout: int = 300, env: dict | None = None) -> subprocess
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def verdicts(path):
-    return {
-        r["line"]: (r["status"], r.get("score"), r.get("hallucinated"), r.get("n_claims"))
-        for r in read_jsonl(path)
-    }
-
-
 def test_ray_engine_writes_the_same_audit_as_local(example_audit, tmp_path):
     """One small local Ray (started by the command), one actor: kept in the default suite."""
     out = tmp_path / "ray"
     run = audit(EXAMPLES, "--out", out, "--engine", "ray", "--workers", "1", "--batch-size", "4")
     assert run.returncode == 3, run.stdout + run.stderr[-3000:]
-    assert verdicts(out / "report.jsonl") == verdicts(example_audit / "report.jsonl")
+    assert_same_verdicts(out / "report.jsonl", example_audit / "report.jsonl")
     assert [r["line"] for r in read_jsonl(out / "rejects.jsonl")] == sorted(EXAMPLE_REJECTED)
     assert json.loads((out / "summary.json").read_text())["engine"] == "ray"
     assert (out / "report.html").exists()
@@ -47,11 +40,9 @@ def test_ray_two_workers_and_resume_switching_engines(example_audit, tmp_path):
     # Resuming must keep the same scope, so it carries --limit; then finish the rest on Ray.
     again = audit(EXAMPLES, "--out", out, "--resume", "--limit", "6", "--engine", "ray", "--workers", "2")
     assert again.returncode == 0, again.stderr[-3000:]
-    fresh = audit(
-        EXAMPLES, "--out", tmp_path / "two", "--engine", "ray", "--workers", "2", "--batch-size", "2"
-    )
+    fresh = audit(EXAMPLES, "--out", tmp_path / "two", "--engine", "ray", "--workers", "2", "--batch-size", "2")
     assert fresh.returncode == 3, fresh.stderr[-3000:]
-    assert verdicts(tmp_path / "two" / "report.jsonl") == verdicts(example_audit / "report.jsonl")
+    assert_same_verdicts(tmp_path / "two" / "report.jsonl", example_audit / "report.jsonl")
     lines = [r["line"] for r in read_jsonl(out / "report.jsonl")]
     assert sorted(lines) == [1, 2, 3, 4, 5, 6]
 
@@ -112,5 +103,14 @@ def test_ray_engine_on_an_existing_cluster_address(example_audit, ray_cluster, t
         env={**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token},
     )
     assert run.returncode == 3, run.stdout + run.stderr[-3000:]
-    assert sorted(verdicts(out / "report.jsonl")) == sorted(EXAMPLE_LINES - EXAMPLE_REJECTED)
-    assert verdicts(out / "report.jsonl") == verdicts(example_audit / "report.jsonl")
+    assert sorted(r["line"] for r in read_jsonl(out / "report.jsonl")) == sorted(EXAMPLE_LINES - EXAMPLE_REJECTED)
+    assert_same_verdicts(out / "report.jsonl", example_audit / "report.jsonl")
+
+
+def test_shards_spread_work_over_actors_and_stay_few():
+    from guardrail.integrations.audit.ray_engine import _is_loopback, _shard_size
+
+    assert _shard_size(60, 16, 2) == 16  # 4 shards: both actors busy, results stream back
+    assert _shard_size(10**7, 16, 2) == 16 * 64  # huge logs: bounded number of files
+    assert _shard_size(None, 8, 1) == 32
+    assert _is_loopback("127.0.0.1:6379") and _is_loopback("localhost:1") and not _is_loopback("head:6379")

@@ -161,7 +161,8 @@ def as_passages(items: Iterable[Any] | None, *, prefix: str = "ctx") -> list[Pas
             out.append(Passage(text=item, id=default_id))
         elif hasattr(item, "page_content"):
             meta = dict(getattr(item, "metadata", None) or {})
-            doc_id = getattr(item, "id", None) or meta.get("id") or meta.get("source") or default_id
+            # metadata names the document; Document.id is often a vector store's UUID
+            doc_id = meta.get("id") or meta.get("source") or getattr(item, "id", None) or default_id
             out.append(
                 Passage(
                     text=str(item.page_content),
@@ -230,8 +231,16 @@ def windows(passage: Passage, *, sentences: int = 3, stride: int = 2, max_chars:
     text = passage.text
     if len(text) <= max_chars:
         return [Window(passage, 0, len(text))]
-    units: list[tuple[int, int]] = []
+    # Merge spans that do not end a sentence (cuts made for speed on huge text) so they are
+    # chunked as one run, with overlap, instead of meeting edge to edge.
+    runs: list[tuple[int, int]] = []
     for s, e in _sentence_spans(text):
+        if runs and text[runs[-1][1] - 1] not in ".!?:;\"')]":
+            runs[-1] = (runs[-1][0], e)
+        else:
+            runs.append((s, e))
+    units: list[tuple[int, int]] = []
+    for s, e in runs:
         units.extend(_chunks(text, s, e, max_chars) if e - s > max_chars else [(s, e)])
     out: list[Window] = []
     i = 0

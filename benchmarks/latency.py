@@ -52,7 +52,7 @@ ANSWER = (
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -83,7 +83,8 @@ def main() -> None:
     words = len(ANSWER.split())
     print(f"answer: {words} words, {len(claims)} claims; context: {len(PASSAGES)} passages of "
           f"~{sum(len(p.split()) for p in PASSAGES) // len(PASSAGES)} words")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads={__import__('torch').get_num_threads()}")
+    threads = __import__("torch").get_num_threads()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads={threads}")
     print(f"{'method':<34}{'p50 ms':>10}{'p95 ms':>10}")
     for key, values in timings.items():
         print(f"{key:<34}{statistics.median(values):>10.1f}{percentile(values, 0.95):>10.1f}")

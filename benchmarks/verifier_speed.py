@@ -44,7 +44,8 @@ def main() -> None:
     for tokens in (64, 256):
         batch = pairs(tokens)
         n = len(nli.tokenizer(batch[0][0], batch[0][1])["input_ids"])
-        print(f"{f'~{n} tokens':<14}{rate(nli, batch, args.batches):>14.1f}{rate(quantised, batch, args.batches):>14.1f}")
+        fp32, int8 = rate(nli, batch, args.batches), rate(quantised, batch, args.batches)
+        print(f"{f'~{n} tokens':<14}{fp32:>14.1f}{int8:>14.1f}")
 
 
 if __name__ == "__main__":

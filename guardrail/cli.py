@@ -87,9 +87,11 @@ def check(
     policy: Annotated[str, typer.Option(help="annotate | flag | redact | block")] = "annotate",
     fail: Annotated[str | None, typer.Option(help="open | closed: what a failing component does")] = None,
     settings: Annotated[Path | None, typer.Option(help="settings JSON (e.g. from audit --calibrate)")] = None,
-    web: Annotated[str | None, typer.Option(help="web search provider: searxng | mediawiki | brave | tavily | serper")] = None,
+    web: Annotated[str | None, typer.Option(help="search provider: searxng|mediawiki|brave|tavily|serper")] = None,
     web_url: Annotated[str | None, typer.Option(help="search endpoint URL (searxng, mediawiki)")] = None,
-    allow_host: Annotated[list[str] | None, typer.Option(help="allow fetching from this host even if private/loopback (repeatable)")] = None,
+    allow_host: Annotated[
+        list[str] | None, typer.Option(help="allow this host even if private/loopback (repeatable)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Check an answer against evidence and print flagged claims with citations."""

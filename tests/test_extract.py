@@ -22,7 +22,8 @@ def test_offsets_point_into_the_answer() -> None:
 def test_compound_sentence_is_split_and_made_self_contained() -> None:
     text = "Marie Curie was born in 1867 in Warsaw and died in 1934 in France."
     claims = ex.extract(text)
-    assert [c.text for c in claims] == ["Marie Curie was born in 1867 in Warsaw.", "Marie Curie died in 1934 in France."]
+    assert [c.text for c in claims] == [
+        "Marie Curie was born in 1867 in Warsaw.", "Marie Curie died in 1934 in France."]
     assert text[claims[1].start:claims[1].end] == "died in 1934 in France."
 
 

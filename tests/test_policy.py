@@ -29,7 +29,8 @@ def test_annotate_cites_supported_claims_before_their_punctuation() -> None:
     report = make_report("annotate")
     assert [c.citation for c in report.claims] == [1, None, 2]
     out = get_policy("annotate").apply(report)
-    assert out.startswith("Paris is the capital of France [1]. It has 90 million people. The Seine flows through it [2].")
+    assert out.startswith(
+        "Paris is the capital of France [1]. It has 90 million people. The Seine flows through it [2].")
     assert "Sources:\n[1] Paris <https://ex.org/paris>\n[2] doc2" in out
 
 

@@ -106,7 +106,7 @@ def bury_in_distractors(pair: Pair, rng: random.Random, pool: list[str]) -> Pair
     k = rng.randint(1, 3)
     distractors = [rng.choice(pool) for _ in range(k)]
     position = rng.randint(0, k)
-    parts = distractors[:position] + [pair["premise"]] + distractors[position:]
+    parts = [*distractors[:position], pair["premise"], *distractors[position:]]
     return {**pair, "premise": " ".join(parts), "source": pair["source"] + "+distractors"}
 
 

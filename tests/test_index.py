@@ -380,6 +380,7 @@ def test_missing_or_file_paths(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # minutes on a busy 2-core CPU
 def test_ten_thousand_passages_with_the_real_model(embedder: Embedder) -> None:
     passages = [f"Warehouse {i} in district {i % 97} stores {i * 7 % 1000} pallets of item {i}."
                 for i in range(10_000)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from guardrail.exceptions import BlockedResponse, ConfigError
 from guardrail.protocols import Policy
@@ -21,8 +21,6 @@ _TRAILING = re.compile(r"[.!?;:,]+$")
 
 def assign_citations(claims: Sequence[ClaimResult]) -> tuple[list[ClaimResult], list[Passage]]:
     """Number sources in order of first use by a supported claim; return claims with ``citation``."""
-    from dataclasses import replace
-
     sources: list[Passage] = []
     index: dict[str, int] = {}
     out = []

@@ -154,9 +154,13 @@ def check_claim(claim: str, evidence: str) -> CheckResult:
             if n not in ev_lower and not all(_stem(w) in ev_stems for w in n.split())
         )
     )
+    return CheckResult(missing_numbers, missing_months, missing_names, lexical_support(claim, evidence))
+
+
+def lexical_support(claim: str, evidence: str) -> float:
+    """Share of the claim's content words found in ``evidence`` (1.0 for a claim with none)."""
     claim_tokens = content_tokens(claim)
-    support = len(claim_tokens & ev_tokens) / len(claim_tokens) if claim_tokens else 1.0
-    return CheckResult(missing_numbers, missing_months, missing_names, support)
+    return len(claim_tokens & content_tokens(evidence)) / len(claim_tokens) if claim_tokens else 1.0
 
 
 def _stem(word: str) -> str:

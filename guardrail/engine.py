@@ -61,6 +61,14 @@ def _clean_answer(answer: Any, limit: int) -> str:
     return answer
 
 
+def _asserted(claim: Claim, question: str | None) -> str | None:
+    """The answer's own words when the extractor prefixed the question to a short answer."""
+    q = (question or "").strip()
+    if q and claim.text.startswith(q) and len(claim.text) > len(q):
+        return claim.text[len(q):].strip()
+    return None
+
+
 class Guardrail:
     """Checks LLM answers against evidence.
 
@@ -237,7 +245,7 @@ class Guardrail:
                 per_window = []
                 for window, _ in cands:
                     per_window.append(list(range(len(pairs), len(pairs) + len(chunks))))
-                    pairs.extend((window.text, chunk) for chunk in chunks)
+                    pairs.extend((window.premise, chunk) for chunk in chunks)
                 per_claim.append(per_window)
             index.append(per_claim)
             per_cite = []
@@ -248,7 +256,7 @@ class Guardrail:
                     continue
                 best = rank_windows(sentence, windows(passage), 2)
                 per_cite.append(list(range(len(pairs), len(pairs) + len(best))))
-                pairs.extend((w.text, sentence) for w, _ in best)
+                pairs.extend((w.premise, sentence) for w, _ in best)
             cite_index.append(per_cite)
         try:
             probs = self.nli.predict(pairs) if pairs else np.zeros((0, 3), dtype=np.float32)
@@ -268,7 +276,7 @@ class Guardrail:
                 p = merge_chunks([probs[i] for i in idx])
                 scored.append(Scored(window, relevance, float(p[0]), float(p[2])))
             results.append(decide(claim, scored, self.calibration, s.support_threshold,
-                                  s.contradiction_threshold))
+                                  s.contradiction_threshold, _asserted(claim, job.question)))
         for claim in job.claims[s.max_claims:]:
             results.append(ClaimResult(claim, "unsupported", 0.0, (),
                                        (f"not verified: the answer has over {s.max_claims} claims",)))

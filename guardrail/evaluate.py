@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from guardrail.checks import lexical_support
 from guardrail.engine import Guardrail
-from guardrail.evidence import content_tokens
 from guardrail.exceptions import InputError
 from guardrail.metrics import balanced_accuracy, f1, macro_f1, roc_auc, span_f1
 
@@ -47,11 +47,6 @@ def read_records(path: Path) -> tuple[str, list[dict[str, Any]]]:
         return "responses", records
     raise InputError(f"{path}: records need premise/claim/label (pairs) or "
                      f"context/response/hallucinated (responses); got keys {sorted(first)}")
-
-
-def overlap_score(claim: str, evidence: str) -> float:
-    terms = content_tokens(claim)
-    return len(terms & content_tokens(evidence)) / len(terms) if terms else 1.0
 
 
 def _cosine_scorer() -> Callable[[Sequence[tuple[str, str]]], list[float]]:
@@ -101,7 +96,7 @@ def _score_pairs(batch: Sequence[dict[str, Any]], guard: Guardrail, baseline: Ba
                  cosine: Callable[..., list[float]] | None) -> list[dict[str, Any]]:
     gold = [{"source": r["source"], "gold": r["label"]} for r in batch]
     if baseline == "overlap":
-        scores = [overlap_score(r["claim"], r["premise"]) for r in batch]
+        scores = [lexical_support(r["claim"], r["premise"]) for r in batch]
         return [{**g, "score": s, "pred": "supported" if s >= 0.5 else "unsupported"} for g, s in zip(gold, scores)]
     if cosine is not None:
         scores = cosine([(r["claim"], r["premise"]) for r in batch])
@@ -116,7 +111,7 @@ def _score_responses(batch: Sequence[dict[str, Any]], guard: Guardrail, baseline
              "gold_spans": [(s["start"], s["end"]) for s in r.get("spans") or []]} for r in batch]
     if baseline is not None:
         texts = [(r["response"], " ".join(r["context"])) for r in batch]
-        scores = ([overlap_score(a, c) for a, c in texts] if baseline == "overlap"
+        scores = ([lexical_support(a, c) for a, c in texts] if baseline == "overlap"
                   else cosine(texts) if cosine else [])
         return [{**b, "score": s, "pred": s < 0.5, "pred_spans": []} for b, s in zip(base, scores)]
     reports = guard.check_many([{"answer": r["response"], "context": r["context"],

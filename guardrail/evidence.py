@@ -208,6 +208,15 @@ class Window:
     def text(self) -> str:
         return self.passage.text[self.start : self.end]
 
+    @property
+    def premise(self) -> str:
+        """What the verifier reads: the text after the passage's title when it has one, the
+        "<title>: <evidence>" form the verifier was trained on (VitaminC), so a window that
+        never names its subject ("The crew landed on 20 July") still has it."""
+        title = (self.passage.title or "").strip()
+        text = self.text
+        return f"{title}: {text}" if title and not text.lstrip().startswith(title) else text
+
 
 def tokens(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from guardrail.evidence import STOPWORDS
 from guardrail.report import Claim
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -25,7 +26,7 @@ _CITATION = re.compile(r"\s*\[(?:\d+|[A-Za-z]+\d*)\](?:\[(?:\d+|[A-Za-z]+\d*)\])
 # Sentences that assert nothing checkable: greetings, meta talk, refusals, hedged opinions.
 _NON_CLAIM = re.compile(
     r"^(?:hi|hello|hey|thanks|thank you|sure|certainly|of course|great question|good question|"
-    r"here (?:is|are)|let me|feel free|i hope|hope this|i think|i believe|i feel|in my opinion|"
+    r"here (?:is|are)|here's|let me|feel free|i hope|hope this|i think|i believe|i feel|in my opinion|"
     r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
     r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
     r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) )",
@@ -41,11 +42,25 @@ _VERB_START = re.compile(
     r"received|moved|joined|left|led|released|published|directed|starred|married|graduated|"
     r"studied|worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed)\b"
 )
+# A short answer without any verb-like word is a fragment ("Great Britain", "375 mi long"):
+# it only means something together with the question it answers.
+_FINITE_VERB = re.compile(
+    r"\b(?:is|was|are|were|be|been|has|had|have|do|does|did|will|would|can|could|may|might|"
+    r"should|shall|must|[a-z]{3,}ed)\b"
+)
+_FRAGMENT_WORDS = 10
 _SPLIT = re.compile(r",?\s+(?:and|but|while|whereas)\s+|;\s+")
-_PRONOUN_START = re.compile(r"^(He|She|It|They|This|That)\b")
+# Pronouns worth resolving to the previous sentence's subject.  "This"/"That" only when a verb
+# follows ("This decision ..." is a determiner), and not an expletive "it" ("It is not the first
+# time ..." has no referent).
+_PRONOUN_START = re.compile(
+    r"^(?:He|She|They)\b|^(?:This|That)(?=\s+(?:is|was|has|had|will|would|can|could)\b)|"
+    r"^It\b(?!(?:\s+is|\s+was|'s)\s+(?:not|also|possible|likely|unlikely|unclear|clear|important|said|"
+    r"reported|believed|thought|expected|estimated|known|true|the first|the second|the last)\b)"
+)
 _ENTITY = re.compile(r"\b(?:[A-Z][\w'’.-]*)(?:\s+(?:of|the|de|von|van|[A-Z][\w'’.-]*))*")
 _SUBJECT_VERB = re.compile(
-    r"^(.{2,80}?)\s+(?:is|was|are|were|has|had|have|won|became|died|served|founded|wrote|"
+    r"^(.{2,120}?)\s+(?:is|was|are|were|has|had|have|won|became|died|served|founded|wrote|"
     r"played|received|[a-z]+ed)\b"
 )
 
@@ -142,8 +157,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 class RuleBasedExtractor:
     """The offline default: pysbd sentences, Markdown-aware, split into atomic claims.
 
-    ``min_words``: shorter fragments are not claims unless they are the whole answer (a short
-    answer to a question, "Paris.", is made self-contained by prefixing the question).
+    ``min_words``: shorter fragments are not claims unless they are the whole answer.  A short
+    answer to a question ("Paris.", "Great Britain") is made self-contained by prefixing the
+    question; the engine then checks the answer's own words against the evidence.
     """
 
     def __init__(self, *, min_words: int = 3, split_compounds: bool = True) -> None:
@@ -179,7 +195,7 @@ class RuleBasedExtractor:
                 continue
             for c_start, c_end, claim_text in self._atomic(text, s, e):
                 clean = _clean(claim_text)
-                if len(sentences) == 1 and len(clean.split()) < self.min_words and question:
+                if question and len(sentences) == 1 and self._is_fragment(clean):
                     clean = f"{question.strip()} {clean}"
                 pronoun = _PRONOUN_START.match(clean)
                 if pronoun and previous_entity:
@@ -190,11 +206,16 @@ class RuleBasedExtractor:
                 previous_entity = entity
         return claims
 
+    def _is_fragment(self, clean: str) -> bool:
+        words = clean.split()
+        return len(words) < self.min_words or (len(words) <= _FRAGMENT_WORDS and not _FINITE_VERB.search(clean))
+
     def _is_assertion(self, sentence: str, whole: bool) -> bool:
         body = _clean(sentence)
         if not body or not any(ch.isalnum() for ch in body):
             return False
-        if body.endswith("?") or _NON_CLAIM.match(body) or _IMPERATIVE.match(body):
+        # a question, or a lead-in to a list ("Here are the key points:"), asserts nothing
+        if body.endswith(("?", ":")) or _NON_CLAIM.match(body) or _IMPERATIVE.match(body):
             return False
         return whole or len(body.split()) >= self.min_words
 
@@ -202,8 +223,7 @@ class RuleBasedExtractor:
         sentence = text[start:end]
         if not self.split_compounds:
             return [(start, end, sentence)]
-        subject_match = _SUBJECT_VERB.match(_clean(sentence))
-        parts: list[tuple[int, int, str]] = []
+        parts: list[tuple[int, int]] = []
         last = 0
         for m in _SPLIT.finditer(sentence):
             rest = sentence[m.end():]
@@ -217,6 +237,11 @@ class RuleBasedExtractor:
         if not parts:
             return [(start, end, sentence)]
         parts.append((last, len(sentence)))
+        # The subject to repeat comes from the first part only (a verb the pattern misses,
+        # "weighs", must not pull the next part's words into it), else its leading name.
+        first = _clean(sentence[: parts[0][1]])
+        subject_match = _SUBJECT_VERB.match(first)
+        subject = subject_match.group(1) if subject_match else _leading_entity(first)
         out: list[tuple[int, int, str]] = []
         for i, (a, b) in enumerate(parts):
             piece = sentence[a:b].strip()
@@ -224,8 +249,8 @@ class RuleBasedExtractor:
                 continue
             a = a + sentence[a:b].find(piece)
             claim_text = piece
-            if i > 0 and subject_match and _VERB_START.match(piece):
-                claim_text = f"{subject_match.group(1)} {piece}"
+            if i > 0 and subject and _VERB_START.match(piece):
+                claim_text = f"{subject} {piece}"
             if not claim_text.endswith((".", "!")):
                 claim_text += "."
             out.append((start + a, start + a + len(piece), claim_text))
@@ -241,6 +266,10 @@ def _clean(text: str) -> str:
 
 def _leading_entity(sentence: str) -> str | None:
     m = _ENTITY.match(_clean(sentence))
-    if m and not _PRONOUN_START.match(m.group()) and m.group() not in {"The", "A", "An", "In", "On"}:
+    # a sentence-initial function word ("Over 600 firefighters", "In Paris") starts no subject,
+    # though "The" may start a name ("The Eiffel Tower")
+    words = m.group().split() if m else []
+    function_word = bool(words) and words[0].lower() in STOPWORDS and (words[0] != "The" or len(words) == 1)
+    if m and not _PRONOUN_START.match(m.group()) and not function_word:
         return m.group().strip()
     return None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guardrail.checks import check_claim
+from guardrail.checks import check_claim, lexical_support
 from guardrail.evidence import Window
 from guardrail.report import Claim, ClaimResult, Evidence, Verdict
 
@@ -59,27 +59,38 @@ class Scored:
     contradiction: float
 
 
-def claim_features(claim_text: str, scored: Sequence[Scored]) -> tuple[list[float], tuple[str, ...], bool]:
-    """Features, issues, and whether numbers or dates conflict."""
+def claim_features(claim_text: str, scored: Sequence[Scored],
+                   asserted: str | None = None) -> tuple[list[float], tuple[str, ...], bool]:
+    """Features, issues, and whether numbers or dates conflict.
+
+    ``asserted`` is what the answer itself states when ``claim_text`` carries more: a short
+    answer to a question is verified as "question + answer", but the question's own words
+    and names are given, not claimed, so the lexical, number and name checks look only at
+    the answer's words.
+    """
     best = max(scored, key=lambda s: s.entailment)
     top_relevance = max(s.relevance for s in scored)
     # Contradiction counts only from windows about the claim: NLI models "contradict" unrelated text.
     # and an absolute floor keeps a claim checked against off-topic evidence "unsupported".
     relevant = max(0.6 * top_relevance, 0.3)
     contradiction = max((s.contradiction for s in scored if s.relevance >= relevant), default=0.0)
-    relied_on = " ".join(dict.fromkeys(s.window.text for s in sorted(scored, key=lambda s: -s.entailment)[:2]))
-    checks = check_claim(claim_text, relied_on)
-    features = [_logit(best.entailment), contradiction, checks.lexical_support,
+    relied_on = " ".join(dict.fromkeys(s.window.premise for s in sorted(scored, key=lambda s: -s.entailment)[:2]))
+    checks = check_claim(asserted or claim_text, relied_on)
+    # Lexical support counts over every window looked at: an answer's words found anywhere
+    # in the retrieved evidence, even where the NLI model preferred another window.
+    retrieved = " ".join(dict.fromkeys(s.window.premise for s in scored))
+    lexical = lexical_support(asserted or claim_text, retrieved)
+    features = [_logit(best.entailment), contradiction, lexical,
                 float(checks.conflict), float(bool(checks.missing_names))]
     return features, checks.issues, checks.conflict
 
 
 def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
-           support_threshold: float, contradiction_threshold: float) -> ClaimResult:
+           support_threshold: float, contradiction_threshold: float, asserted: str | None = None) -> ClaimResult:
     """The verdict on one claim from its scored windows (empty: no evidence at all)."""
     if not scored:
         return ClaimResult(claim, "unsupported", 0.0, (), ("no evidence found for this claim",))
-    features, issues, conflict = claim_features(claim.text, scored)
+    features, issues, conflict = claim_features(claim.text, scored, asserted)
     score = calibration.score(features)
     contradiction = features[1]
     verdict: Verdict

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,3 +184,11 @@ def test_report_json_round_trip(guard: Guardrail) -> None:
     data = json.loads(guard.check(GOOD, context=CURIE_CONTEXT).to_json())
     assert data["factual_precision"] == 1.0 and data["claims"][0]["evidence"][0]["passage"]["id"] == "ctx1"
     assert isinstance(np.float32(1).item(), float)
+
+
+def test_titled_passage_lets_a_window_that_never_names_its_subject_support_a_claim(guard: Guardrail) -> None:
+    doc = Path(__file__).resolve().parents[1] / "examples" / "docs" / "apollo-11.txt"
+    passage = Passage(doc.read_text(), "apollo", title="Apollo 11")
+    report = guard.check("Apollo 11 landed on the Moon on 20 July 1969.", context=[passage])
+    assert report.claims[0].verdict == "supported"
+    assert "20 July 1969" in report.claims[0].evidence[0].quote

@@ -55,3 +55,11 @@ def test_ten_thousand_passages_rank_quickly() -> None:
     top = rank_windows("item 4242 costs 4242 dollars", ws, 4)
     assert top[0][0].passage.id == "4242"
     assert time.perf_counter() - t < 5
+
+
+def test_window_premise_carries_the_passage_title() -> None:
+    text = "Apollo 11 launched on 16 July. " + "Filler sentence here. " * 40 + "The crew landed on 20 July."
+    titled = windows(Passage(text, "a", title="Apollo 11"))
+    assert titled[-1].premise == f"Apollo 11: {titled[-1].text}"
+    assert titled[0].premise == titled[0].text  # already starts with its title
+    assert all(w.premise == w.text for w in windows(Passage(text, "b")))

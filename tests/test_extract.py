@@ -66,3 +66,42 @@ def test_empty_and_whitespace() -> None:
 def test_sentences_cover_abbreviations() -> None:
     text = "Dr. Smith moved to the U.S. in 1990. He works at MIT."
     assert [text[s:e] for s, e in ex.sentences(text)] == ["Dr. Smith moved to the U.S. in 1990.", "He works at MIT."]
+
+
+def test_verbless_short_answer_gets_the_question_but_a_sentence_does_not() -> None:
+    q = "Which country did they rule?"
+    assert ex.extract("Great Britain", question=q)[0].text == f"{q} Great Britain"
+    assert ex.extract("The Kingdom of Great Britain", question=q)[0].text == f"{q} The Kingdom of Great Britain"
+    sentence = "They ruled the Kingdom of Great Britain."
+    assert ex.extract(sentence, question=q)[0].text == sentence
+    # only a one-sentence answer is a reply to the question; a longer answer stands alone
+    assert [c.text for c in ex.extract("Great Britain. It was a kingdom.", question=q)] == ["It was a kingdom."]
+
+
+def test_lead_ins_and_meta_sentences_are_not_claims() -> None:
+    text = ("Here's a concise summary of the passage, covering the core pieces of information:\n\n"
+            "The plant produces paraxylene. The key points are:\n- It employs 300 people.")
+    assert [c.text for c in ex.extract(text)] == ["The plant produces paraxylene.", "It employs 300 people."]
+
+
+def test_pronoun_resolution_skips_determiners_expletives_and_function_words() -> None:
+    text = ("Over 600 firefighters fought the fire. It is not the first time the plant burned. "
+            "Eugene won the bid. This decision was made by the council. She was born in 1867.")
+    texts = [c.text for c in ex.extract(text)]
+    assert "It is not the first time the plant burned." in texts
+    assert "This decision was made by the council." in texts
+    assert "Eugene was born in 1867." in texts  # a real pronoun still takes the last subject
+    assert not any(t.startswith("Over ") and "born" in t for t in texts)
+
+
+def test_long_subject_is_repeated_for_the_second_verb_phrase() -> None:
+    text = ("An explosion at a controversial chemical plant in Zhangzhou, Fujian province, China, "
+            "caused a large fire and injured six people.")
+    texts = [c.text for c in ex.extract(text)]
+    assert texts[1] == ("An explosion at a controversial chemical plant in Zhangzhou, Fujian province, China, "
+                        "injured six people.")
+
+
+def test_subject_comes_from_the_first_part_even_with_an_unlisted_verb() -> None:
+    texts = [c.text for c in ex.extract("The H2 weighs 3.4 kg and is rated at 62 dB.")]
+    assert texts == ["The H2 weighs 3.4 kg.", "The H2 is rated at 62 dB."]

@@ -5,8 +5,11 @@
 The features (best entailment, relevant contradiction, lexical support, missing numbers/names)
 come from the same code the engine runs (``guardrail.verify.claim_features``).  The data is
 ``../shared/nli-train/validation.jsonl`` plus hard negatives made from it with the training
-recipe; never the evaluation data.  Classes are weighted to balance, so the default support
-threshold of 0.5 is the balanced-accuracy operating point.
+recipe, plus extrinsic-error negatives (a true claim with an unsupported detail or an outside
+name added), the error LLM answers make most and NLI corpora hold least: without them the
+fit learns from NLI data alone that word overlap means nothing.  Never the evaluation data.
+Classes are weighted to balance, so the default support threshold of 0.5 is the
+balanced-accuracy operating point.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hard_negatives import augment  # noqa: E402
+from hard_negatives import augment, extrinsic  # noqa: E402
 from train_verifier import read_jsonl, write_manifest  # noqa: E402
 
 from guardrail.evidence import Passage, rank_windows, windows  # noqa: E402
@@ -36,7 +39,7 @@ def features_for(nli: EmbeddedNLI, rows: list[dict[str, str]], top_k: int = 4) -
         ranked = rank_windows(r["hypothesis"], windows(Passage(r["premise"], "p")), top_k)
         spans.append((len(pairs), len(pairs) + len(ranked)))
         cands.append(ranked)
-        pairs.extend((w.text, r["hypothesis"]) for w, _ in ranked)
+        pairs.extend((w.premise, r["hypothesis"]) for w, _ in ranked)
     probs = nli.predict(pairs)
     feats = []
     for r, (a, b), ranked in zip(rows, spans, cands):
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = random.Random(args.seed)
     rows = read_jsonl(args.data_dir / "validation.jsonl")
-    rows += list(augment(rows, rng, rate=0.3, distractor_rate=0.2))
+    rows += [*augment(rows, rng, rate=0.3, distractor_rate=0.2), *extrinsic(rows, rng, rate=0.3)]
     nli = EmbeddedNLI(args.model)
     x = features_for(nli, rows)
     y = np.array([r["label"] == "entailment" for r in rows])
@@ -62,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     pred = clf.predict_proba(x)[:, 1] >= 0.5
     bacc = (np.mean(pred[y]) + np.mean(~pred[~y])) / 2
     calibration = {"bias": float(clf.intercept_[0]), "weights": [float(w) for w in clf.coef_[0]],
-                   "features": list(FEATURES), "fitted_on": "nli-train validation + synthetic hard negatives",
+                   "features": list(FEATURES),
+                   "fitted_on": "nli-train validation + synthetic hard and extrinsic negatives",
                    "n": len(rows), "bacc_on_fit_data": round(float(bacc), 4)}
     (args.model / "calibration.json").write_text(json.dumps(calibration, indent=1) + "\n")
     write_manifest(args.model)

@@ -130,3 +130,46 @@ def augment(pairs: list[Pair], rng: random.Random, rate: float, distractor_rate:
             made = bury_in_distractors(pair, rng, pool)
             if made is not None:
                 yield made
+
+
+def add_unsupported_detail(pair: Pair, rng: random.Random, pool: list[str]) -> Pair | None:
+    """An entailed claim with a detail from elsewhere tacked on: the extrinsic error of LLM
+    answers (right fact, plus something the evidence never said), where the new words are
+    what gives it away."""
+    if pair["label"] != "entailment" or not pool:
+        return None
+    other = rng.choice(pool).strip().rstrip(".")
+    if not other or other.lower() in pair["premise"].lower():
+        return None
+    hyp = f"{pair['hypothesis'].strip().rstrip('.')}, and {other[0].lower()}{other[1:]}."
+    return {**pair, "hypothesis": hyp, "label": "neutral", "source": "synthetic_extrinsic"}
+
+
+def swap_outside_name(pair: Pair, rng: random.Random, names: list[str]) -> Pair | None:
+    """Replace a name of an entailed claim by a name the evidence never mentions."""
+    if pair["label"] != "entailment" or not names:
+        return None
+    hyp_entities = [m for m in _ENTITY.finditer(pair["hypothesis"])
+                    if m.group() not in _SENTENCE_START_WORDS and m.group() in pair["premise"]]
+    if not hyp_entities:
+        return None
+    m = rng.choice(hyp_entities)
+    new = rng.choice(names)
+    if new in pair["premise"]:
+        return None
+    hyp = pair["hypothesis"][: m.start()] + new + pair["hypothesis"][m.end():]
+    return {**pair, "hypothesis": hyp, "label": "neutral", "source": "synthetic_outside_name"}
+
+
+def extrinsic(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]:
+    """Yield about ``rate`` extrinsic-error negatives per input pair (for calibration: the
+    training recipe above stays as it was, so a rerun reproduces the shipped model)."""
+    pool = [p["hypothesis"] for p in pairs if 20 < len(p["hypothesis"]) < 120]
+    names = sorted({e for p in pairs for e in _ENTITY.findall(p["hypothesis"])
+                    if e not in _SENTENCE_START_WORDS and len(e) > 3})
+    for pair in pairs:
+        if rng.random() < rate:
+            made = (add_unsupported_detail(pair, rng, pool) if rng.random() < 0.5
+                    else swap_outside_name(pair, rng, names))
+            if made is not None:
+                yield made

@@ -1,0 +1,39 @@
+"""The synthetic negatives the training and calibration scripts make (deterministic per seed)."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+from hard_negatives import augment, extrinsic, flip_negation, swap_number
+
+PAIR = {"premise": "Ada Lovelace was born in London in 1815.", "hypothesis": "Ada Lovelace was born in 1815.",
+        "label": "entailment", "source": "toy", "id": "1"}
+
+
+def test_number_swap_and_negation_contradict() -> None:
+    rng = random.Random(0)
+    swapped = swap_number(PAIR, rng)
+    assert swapped is not None and swapped["label"] == "contradiction" and "1815" not in swapped["hypothesis"]
+    negated = flip_negation(PAIR, rng)
+    assert negated is not None and negated["hypothesis"] == "Ada Lovelace was not born in 1815."
+    assert swap_number({**PAIR, "label": "neutral"}, rng) is None
+
+
+def test_augment_is_deterministic_per_seed() -> None:
+    pairs = [{**PAIR, "id": str(i)} for i in range(50)]
+    a = list(augment(pairs, random.Random(7), rate=0.5, distractor_rate=0.5))
+    b = list(augment(pairs, random.Random(7), rate=0.5, distractor_rate=0.5))
+    assert a == b and a
+
+
+def test_extrinsic_negatives_add_what_the_evidence_never_said() -> None:
+    others = [{"premise": f"Premise {i}.", "hypothesis": f"Charles Babbage designed engine number {i}.",
+               "label": "entailment", "source": "toy", "id": str(i)} for i in range(20)]
+    made = list(extrinsic([PAIR] * 30 + others, random.Random(3), rate=1.0))
+    mine = [m for m in made if m["premise"] == PAIR["premise"]]
+    assert mine and all(m["label"] == "neutral" for m in mine)
+    assert {m["source"] for m in mine} <= {"synthetic_extrinsic", "synthetic_outside_name"}
+    assert all(m["hypothesis"] != PAIR["hypothesis"] for m in mine)

@@ -1,0 +1,59 @@
+"""Claim features and verdicts from scored evidence windows (no model needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from guardrail.evidence import Window
+from guardrail.report import Claim, Passage
+from guardrail.verify import FEATURES, Calibration, Scored, claim_features, decide, merge_chunks
+
+EVIDENCE = Passage("The terminal handled 294,000 passengers in 2012. Its main base is Whitehorse.", "p1")
+
+
+def scored(entailment: float, contradiction: float = 0.0, relevance: float = 1.0) -> list[Scored]:
+    return [Scored(Window(EVIDENCE, 0, len(EVIDENCE.text)), relevance, entailment, contradiction)]
+
+
+def test_question_words_do_not_count_as_support_for_the_answer() -> None:
+    question = "How many passengers did the terminal in Whitehorse handle in 2012?"
+    right, _, _ = claim_features(f"{question} 294,000", scored(0.5), asserted="294,000")
+    wrong, issues, conflict = claim_features(f"{question} 187,500", scored(0.5), asserted="187,500")
+    assert right[FEATURES.index("lexical")] == 1.0
+    assert wrong[FEATURES.index("lexical")] == 0.0
+    assert conflict and issues == ("number 187500 is not in the evidence",)
+    # without ``asserted`` the question's words would make the wrong answer look supported
+    diluted, _, _ = claim_features(f"{question} 187,500", scored(0.5))
+    assert diluted[FEATURES.index("lexical")] >= 0.5
+
+
+def test_contradiction_counts_only_from_relevant_windows() -> None:
+    off_topic = scored(0.1, contradiction=0.9, relevance=0.1) + scored(0.2, contradiction=0.0, relevance=1.0)
+    features, _, _ = claim_features("The terminal handled 294,000 passengers.", off_topic)
+    assert features[FEATURES.index("contradiction")] == 0.0
+
+
+def test_decide_verdicts_and_evidence() -> None:
+    claim = Claim("The terminal handled 294,000 passengers in 2012.", 0, 48)
+    cal = Calibration()
+    supported = decide(claim, scored(0.98), cal, 0.5, 0.5)
+    assert supported.verdict == "supported" and supported.evidence[0].passage.id == "p1"
+    contradicted = decide(claim, scored(0.01, contradiction=0.95), cal, 0.5, 0.5)
+    assert contradicted.verdict == "contradicted"
+    nothing = decide(claim, [], cal, 0.5, 0.5)
+    assert nothing.verdict == "unsupported" and nothing.score == 0.0
+
+
+def test_calibration_loads_from_the_model_dir(tmp_path: Path) -> None:
+    assert Calibration.load(tmp_path) == Calibration()
+    (tmp_path / "calibration.json").write_text(json.dumps({"bias": 0.5, "weights": [1, 0, 0, 0, 0]}))
+    cal = Calibration.load(tmp_path)
+    assert cal.score([0.0, 0, 0, 0, 0]) == 1 / (1 + np.exp(-0.5))
+
+
+def test_merge_chunks_takes_the_weakest_entailment_and_strongest_contradiction() -> None:
+    merged = merge_chunks([np.array([0.9, 0.05, 0.05]), np.array([0.2, 0.1, 0.7])])
+    assert merged.tolist() == np.array([0.2, 0.1, 0.7], dtype=np.float32).tolist()

@@ -123,7 +123,6 @@ class CheckResult:
     missing_numbers: tuple[str, ...] = ()
     missing_months: tuple[str, ...] = ()
     missing_names: tuple[str, ...] = ()
-    lexical_support: float = 0.0  # share of the claim's content words found in the evidence
 
     @property
     def issues(self) -> tuple[str, ...]:
@@ -144,8 +143,7 @@ def check_claim(claim: str, evidence: str) -> CheckResult:
     missing_numbers = tuple(_fmt(n) for n in sorted(numbers(claim)) if n not in ev_numbers)
     missing_months = tuple(sorted(months(claim) - months(evidence)))
     ev_lower = evidence.lower()
-    ev_tokens = content_tokens(evidence)
-    ev_stems = {_stem(t) for t in ev_tokens}
+    ev_stems = {_stem(t) for t in content_tokens(evidence)}
     missing_names = tuple(
         sorted(
             n
@@ -154,7 +152,7 @@ def check_claim(claim: str, evidence: str) -> CheckResult:
             if n not in ev_lower and not all(_stem(w) in ev_stems for w in n.split())
         )
     )
-    return CheckResult(missing_numbers, missing_months, missing_names, lexical_support(claim, evidence))
+    return CheckResult(missing_numbers, missing_months, missing_names)
 
 
 def lexical_support(claim: str, evidence: str) -> float:

@@ -27,6 +27,7 @@ from guardrail.report import CitationCheck, Claim, ClaimResult, Passage, Report
 from guardrail.verify import Calibration, Scored, decide, merge_chunks
 
 _CLAIM_CHUNK_WORDS = 60  # a claim longer than the model window is verified in word chunks
+_SHORT_ANSWER_WORDS = 10  # as the extractor's verbless fragments: longer answers stand on their own
 
 
 @dataclass
@@ -61,11 +62,15 @@ def _clean_answer(answer: Any, limit: int) -> str:
     return answer
 
 
-def _asserted(claim: Claim, question: str | None) -> str | None:
-    """The answer's own words when the extractor prefixed the question to a short answer."""
-    q = (question or "").strip()
-    if q and claim.text.startswith(q) and len(claim.text) > len(q):
-        return claim.text[len(q):].strip()
+def _asserted(claim: Claim, answer: str, question: str | None) -> str | None:
+    """The answer's own words when the claim restates a short answer with its question
+    ("Paris" -> "The capital of France is Paris"): only those words are asserted."""
+    if not question:
+        return None
+    own = answer[claim.start:claim.end].strip().rstrip(".!")
+    text = claim.text.strip().rstrip(".!")
+    if own and own != text and own in text and len(own.split()) <= _SHORT_ANSWER_WORDS:
+        return own
     return None
 
 
@@ -276,7 +281,7 @@ class Guardrail:
                 p = merge_chunks([probs[i] for i in idx])
                 scored.append(Scored(window, relevance, float(p[0]), float(p[2])))
             results.append(decide(claim, scored, self.calibration, s.support_threshold,
-                                  s.contradiction_threshold, _asserted(claim, job.question)))
+                                  s.contradiction_threshold, _asserted(claim, job.answer, job.question)))
         for claim in job.claims[s.max_claims:]:
             results.append(ClaimResult(claim, "unsupported", 0.0, (),
                                        (f"not verified: the answer has over {s.max_claims} claims",)))

@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 
 from guardrail.evidence import STOPWORDS
+from guardrail.questions import as_statement
 from guardrail.report import Claim
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -196,7 +197,7 @@ class RuleBasedExtractor:
             for c_start, c_end, claim_text in self._atomic(text, s, e):
                 clean = _clean(claim_text)
                 if question and len(sentences) == 1 and self._is_fragment(clean):
-                    clean = f"{question.strip()} {clean}"
+                    clean = as_statement(question, clean) or f"{question.strip()} {clean}"
                 pronoun = _PRONOUN_START.match(clean)
                 if pronoun and previous_entity:
                     clean = previous_entity + clean[pronoun.end():]

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,18 +27,33 @@ FEATURES = ("entail_logit", "contradiction", "lexical", "number_missing", "name_
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic weights turning claim features into a support probability."""
+    """Logistic weights turning claim features into a support probability.
+
+    ``short_answer`` holds a second set for short answers restated with their question
+    ("Paris" -> "The capital of France is Paris"): only the answer's words are checked for
+    lexical support there, so the weights are fitted on question-answer pairs of their own.
+    """
 
     bias: float = -1.0
     weights: tuple[float, ...] = (1.0, -1.0, 1.5, -1.5, -0.5)
+    short_answer: Calibration | None = None
 
     @classmethod
     def load(cls, model_dir: str | Path) -> Calibration:
         path = Path(model_dir) / "calibration.json"
         if not path.exists():
             return cls()
-        data = json.loads(path.read_text())
-        return cls(bias=float(data["bias"]), weights=tuple(float(w) for w in data["weights"]))
+        return cls.from_dict(json.loads(path.read_text()))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        nested = data.get("short_answer")
+        return cls(bias=float(data["bias"]), weights=tuple(float(w) for w in data["weights"]),
+                   short_answer=cls.from_dict(nested) if nested else None)
+
+    def for_claim(self, asserted: str | None) -> Calibration:
+        """The weights for a claim: the short-answer set when the claim is one."""
+        return self.short_answer if asserted and self.short_answer else self
 
     def score(self, features: Sequence[float]) -> float:
         z = self.bias + sum(w * f for w, f in zip(self.weights, features))
@@ -64,7 +80,7 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
     """Features, issues, and whether numbers or dates conflict.
 
     ``asserted`` is what the answer itself states when ``claim_text`` carries more: a short
-    answer to a question is verified as "question + answer", but the question's own words
+    answer to a question is verified restated with the question, but the question's own words
     and names are given, not claimed, so the lexical, number and name checks look only at
     the answer's words.
     """
@@ -91,7 +107,7 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
     if not scored:
         return ClaimResult(claim, "unsupported", 0.0, (), ("no evidence found for this claim",))
     features, issues, conflict = claim_features(claim.text, scored, asserted)
-    score = calibration.score(features)
+    score = calibration.for_claim(asserted).score(features)
     contradiction = features[1]
     verdict: Verdict
     if score >= support_threshold:

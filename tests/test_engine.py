@@ -192,3 +192,15 @@ def test_titled_passage_lets_a_window_that_never_names_its_subject_support_a_cla
     report = guard.check("Apollo 11 landed on the Moon on 20 July 1969.", context=[passage])
     assert report.claims[0].verdict == "supported"
     assert "20 July 1969" in report.claims[0].evidence[0].quote
+
+
+def test_short_answer_is_verified_as_the_statement_it_makes(guard: Guardrail) -> None:
+    question = "In what year was Marie Curie born?"
+    right = guard.check("1867", context=CURIE_CONTEXT, question=question)
+    assert right.claims[0].claim.text == "Marie Curie was born in 1867."
+    assert (right.claims[0].claim.start, right.claims[0].claim.end) == (0, 4)
+    assert right.claims[0].verdict == "supported", right.claims[0]
+    wrong = guard.check("1901", context=CURIE_CONTEXT, question=question)
+    assert wrong.claims[0].verdict != "supported"
+    # only the answer's own words are checked: the question's names are given, not claimed
+    assert wrong.claims[0].issues == ("number 1901 is not in the evidence",)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from hard_negatives import augment, extrinsic, flip_negation, swap_number
+from hard_negatives import augment, extrinsic, flip_negation, question_answers, swap_number
 
 PAIR = {"premise": "Ada Lovelace was born in London in 1815.", "hypothesis": "Ada Lovelace was born in 1815.",
         "label": "entailment", "source": "toy", "id": "1"}
@@ -37,3 +37,18 @@ def test_extrinsic_negatives_add_what_the_evidence_never_said() -> None:
     assert mine and all(m["label"] == "neutral" for m in mine)
     assert {m["source"] for m in mine} <= {"synthetic_extrinsic", "synthetic_outside_name"}
     assert all(m["hypothesis"] != PAIR["hypothesis"] for m in mine)
+
+
+def test_question_answers_restate_right_and_wrong_answers() -> None:
+    pairs = [{**PAIR, "id": str(i)} for i in range(60)]
+    made = list(question_answers(pairs, random.Random(3), rate=1.0))
+    assert made == list(question_answers(pairs, random.Random(3), rate=1.0))
+    right = [m for m in made if m["label"] == "entailment"]
+    wrong = [m for m in made if m["label"] == "neutral"]
+    assert right and wrong
+    # "What was born in 1815?" / "Ada Lovelace was born in what year?", restated with the right answer
+    assert {m["hypothesis"] for m in right} == {"Ada Lovelace was born in 1815."}
+    assert {m["answer"] for m in right} == {"Ada Lovelace", "1815"}
+    for m in wrong:  # another name or number of the premise, or an outside one
+        assert m["answer"] not in {"Ada Lovelace", "1815"} and m["answer"] in m["hypothesis"]
+    assert list(question_answers([{**PAIR, "label": "neutral"}], random.Random(0), rate=1.0)) == []

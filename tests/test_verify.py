@@ -57,3 +57,18 @@ def test_calibration_loads_from_the_model_dir(tmp_path: Path) -> None:
 def test_merge_chunks_takes_the_weakest_entailment_and_strongest_contradiction() -> None:
     merged = merge_chunks([np.array([0.9, 0.05, 0.05]), np.array([0.2, 0.1, 0.7])])
     assert merged.tolist() == np.array([0.2, 0.1, 0.7], dtype=np.float32).tolist()
+
+
+def test_short_answers_use_their_own_weights(tmp_path: Path) -> None:
+    data = {"bias": 0.0, "weights": [1, 0, 0, 0, 0],
+            "short_answer": {"bias": 0.0, "weights": [0, 0, 2, 0, 0]}}
+    (tmp_path / "calibration.json").write_text(json.dumps(data))
+    cal = Calibration.load(tmp_path)
+    assert cal.for_claim(None) is cal
+    assert cal.for_claim("Paris") == Calibration(0.0, (0.0, 0.0, 2.0, 0.0, 0.0))
+    # a calibration without a short-answer fit uses its one set of weights for every claim
+    assert Calibration().for_claim("Paris") == Calibration()
+    claim = Claim("The capital of France is Paris.", 0, 5)
+    evidence = [Scored(Window(Passage("Paris is the capital of France.", "p"), 0, 31), 1.0, 0.5, 0.0)]
+    assert decide(claim, evidence, cal, 0.5, 0.5).score == 0.5  # sentence weights: logit(0.5) = 0
+    assert decide(claim, evidence, cal, 0.5, 0.5, asserted="Paris").score > 0.85  # lexical 1.0 * 2

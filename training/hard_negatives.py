@@ -13,6 +13,8 @@ import random
 import re
 from collections.abc import Callable, Iterator
 
+from guardrail.questions import as_statement
+
 Pair = dict[str, str]
 
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\w])|(?<![\w.])\d+(?:\.\d+)?(?![\w])")
@@ -171,5 +173,69 @@ def extrinsic(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pa
         if rng.random() < rate:
             made = (add_unsupported_detail(pair, rng, pool) if rng.random() < 0.5
                     else swap_outside_name(pair, rng, names))
+            if made is not None:
+                yield made
+
+
+_ANSWER_SPAN = re.compile(rf"{_NUMBER.pattern}|{_ENTITY.pattern}")
+
+
+def _wh(span: str, before: str) -> str:
+    if _YEAR.fullmatch(span):
+        return "what year"
+    if _NUMBER.fullmatch(span):
+        return "how many" if not before.rstrip().endswith(("in", "on", "of", "at")) else "what"
+    return "what"
+
+
+def question_answer(pair: Pair, rng: random.Random, names: list[str]) -> Pair | None:
+    """Turn an entailed claim into a question and a short answer, then into the claim the
+    extractor makes of them (``as_statement``), the form a short answer is verified in.  Asks
+    about one name or number of the claim that the premise states; the answer is that span
+    (label entailment), another name or number of the premise (the wrong-but-plausible answer;
+    neutral), or a name the premise never mentions (neutral).  ``answer`` holds the answer's
+    own words."""
+    if pair["label"] != "entailment":
+        return None
+    hyp = pair["hypothesis"].strip()
+    # Ask about the subject ("Who/What ...?") or the last phrase ("... in what year?"), the
+    # places real questions ask from; a capitalised first word alone is rarely a name.
+    end = len(hyp.rstrip(".!"))
+    spans = [m for m in _ANSWER_SPAN.finditer(hyp) if m.group() in pair["premise"]
+             and ((m.start() == 0 and " " in m.group()) or m.end() == end)]
+    if not spans:
+        return None
+    m = rng.choice(spans)
+    before, after = hyp[: m.start()], hyp[m.end():].rstrip().rstrip(".!")
+    question = f"{before}{_wh(m.group(), before)}{after}?"
+    question = question[0].upper() + question[1:]
+    answer, label, source = m.group(), "entailment", "synthetic_qa"
+    roll = rng.random()
+    if roll < 0.5:
+        kind = _NUMBER if _NUMBER.fullmatch(answer) else _ENTITY
+        others = sorted({o for o in kind.findall(pair["premise"])
+                         if o not in _SENTENCE_START_WORDS and o != answer and o not in question})
+        if others:
+            answer, label, source = rng.choice(others), "neutral", "synthetic_qa_wrong"
+    elif roll < 0.75:
+        if _NUMBER.fullmatch(answer):
+            answer = _other_number(answer, rng)
+        elif names:
+            answer = rng.choice(names)
+        if answer not in pair["premise"]:
+            label, source = "neutral", "synthetic_qa_outside"
+        else:
+            answer = m.group()
+    claim = as_statement(question, answer) or f"{question} {answer}"  # as the extractor words it
+    return {**pair, "hypothesis": claim, "answer": answer, "label": label, "source": source}
+
+
+def question_answers(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]:
+    """Yield about ``rate`` question-answer pairs per entailed input pair (calibration only)."""
+    names = sorted({e for p in pairs for e in _ENTITY.findall(p["hypothesis"])
+                    if e not in _SENTENCE_START_WORDS and len(e) > 3})
+    for pair in pairs:
+        if rng.random() < rate:
+            made = question_answer(pair, rng, names)
             if made is not None:
                 yield made

@@ -1,0 +1,186 @@
+"""A question and its short answer, restated as one declarative claim.
+
+"Paris" answers "What is the capital of France?"; what it claims is "The capital of France is
+Paris".  NLI models are trained on statements, so the claim is verified in that form.  The
+rules cover the question shapes that can be restated without parsing: a wh-phrase in place
+("... was born in what year?"), "What is X?", a subject question ("Who wrote X?", "Which band
+was founded first?"), "Where/When is X located/born?" and yes/no questions ("Are X and Y both
+directors?" -> "X and Y are both directors", with "not" for "no").  Anything else returns
+``None`` and the caller falls back to "question answer".
+"""
+
+from __future__ import annotations
+
+import re
+
+_AUX = {"is", "was", "are", "were", "has", "had", "have", "did", "does", "do", "can", "could",
+        "will", "would", "should", "may", "might"}
+_BE = {"is", "was", "are", "were"}
+_DO = {"did", "does", "do"}
+_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "his", "her", "its", "their"}
+# a wh-phrase inside the question: "in what year", "which former member of ...", "how many"
+_IN_PLACE = re.compile(r"\b(?:how (?:many|much)|what|which)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"^(?P<lead>.*?(?:,|;|\bbut|\band))\s+(?P<rest>(?:what|which|who)\b.*)$", re.IGNORECASE)
+_LOCATIVE = {"located", "based", "situated", "headquartered", "born", "buried", "held", "filmed",
+             "founded", "formed", "built", "made", "released", "published", "set", "established"}
+_YES_NO = {"yes", "no"}
+
+
+def as_statement(question: str, answer: str) -> str | None:
+    """The claim an answer to ``question`` makes, as a sentence; ``None`` if the shape is unknown."""
+    q = " ".join(question.split()).rstrip(" ?")
+    a = " ".join(answer.split()).rstrip(" .!")
+    if not q or not a:
+        return None
+    words = q.split()
+    first = words[0].lower()
+    if a.lower() in _YES_NO:
+        return _yes_no(words, a.lower() == "yes")
+    q = _drop_choices(q, a)
+    words = q.split()
+    if first in {"what", "which", "who", "whom", "whose", "where", "when", "how"} or (
+            first in {"in", "on", "at", "from", "for", "by", "of"} and len(words) > 1
+            and words[1].lower() in {"what", "which", "whom"}):
+        return _fronted(words, a)
+    clause = _CLAUSE.match(q)  # "X is a ferry, but what is the population of Orient?"
+    if clause and not _IN_PLACE.search(clause["lead"]):
+        restated = _fronted(clause["rest"].split(), a)
+        if restated and restated.split()[0].lower() in _DETERMINERS:
+            restated = restated[0].lower() + restated[1:]
+        return f"{clause['lead']} {restated}" if restated else None
+    m = _IN_PLACE.search(q)
+    if m is None:
+        return None
+    return _sentence(_in_place(q, m, a))
+
+
+def _in_place(q: str, m: re.Match[str], a: str) -> str:
+    before, wh, after = q[: m.start()], m.group().lower(), q[m.end():]
+    if wh.startswith("how"):
+        rest = after.split()
+        if rest and rest[0].lower() == "money":  # "earned how much money" -> "earned $268 million"
+            rest = rest[1:]
+        return " ".join([before.rstrip(), a, *rest])
+    # "which former member of the Eagles" / "what year": the wh-phrase runs to the end
+    return f"{before.rstrip()} {a}"
+
+
+def _fronted(words: list[str], a: str) -> str | None:
+    lead = ""
+    if words[0].lower() in {"in", "on", "at", "from", "for", "by", "of"}:
+        lead, words = words[0].lower(), words[1:]
+    wh, rest = words[0].lower(), words[1:]
+    if wh == "how" and len(rest) > 3 and rest[0].lower() in {"many", "much"} and rest[-1].lower() == "have":
+        # "How many moons does Mars have" -> "Mars has two moons"
+        for i, word in enumerate(rest[1:], start=1):
+            if word.lower() in _DO:
+                has = {"did": "had", "does": "has", "do": "have"}[word.lower()]
+                return _sentence(" ".join([*rest[i + 1:-1], has, a, *rest[1:i]]))
+    if not rest or wh == "how":  # "how many X did Y make": the object's place is unknown
+        return None
+    if wh in {"where", "when"}:
+        if rest[0].lower() not in _BE or len(rest) < 2:
+            return None
+        preposition = "in" if wh == "where" or not _has_day(a) else "on"
+        return _be_question(rest[0].lower(), rest[1:], preposition, a)
+    if wh in {"who", "whom"}:
+        if rest[0].lower() in _DO:
+            return None
+        if rest[0].lower() in _BE and len(rest) > 1 and _starts_subject(rest[1]):
+            return _sentence(f"{a} {rest[0].lower()} {' '.join(rest[1:])}")  # "Who is the author of X"
+        return _sentence(f"{a} {' '.join(rest)}")  # "Who wrote X"
+    # what / which (+ noun phrase), then a verb
+    for i, word in enumerate(rest):
+        w = word.lower()
+        if w in _DO:
+            return None  # "What country does X come from": the object's place is unknown
+        if w in _BE and i + 1 < len(rest) and _starts_subject(rest[i + 1]):
+            if i == 0 and not lead:  # "What is the capital of France" -> "The capital of France is Paris"
+                return _sentence(f"{' '.join(rest[1:])} {w} {a}")
+            # "In what year was the company founded" -> "The company was founded in 1984"
+            return _be_question(w, rest[i + 1:], lead or "in", a)
+        # a present-tense verb is told from a plural noun only right after a one-word noun
+        # phrase and before its object ("Which city hosts the Louvre")
+        present = (i == 1 and w.endswith("s") and not w.endswith("ss") and i + 1 < len(rest)
+                   and _starts_subject(rest[i + 1]))
+        if w in _AUX or _participle(w, i) or (i == 0 and w.endswith("ed")) or present:
+            # "Which band was founded first" / "Which producers worked with X": a subject question
+            return None if lead else _sentence(f"{a} {' '.join(rest[i:])}")
+    return None
+
+
+def _drop_choices(q: str, a: str) -> str:
+    """"Which came first, Hole or The Wolfhounds" -> "Which came first" when the answer is
+    one of the choices: restated, the choices would only repeat names after the answer."""
+    k = q.rfind(" or ")
+    right = q[k + 4:].strip(" ,") if k > 0 else ""
+    if not right or len(right.split()) > 8 or _IN_PLACE.search(right) or re.search(r"[?:;]", right):
+        return q
+    al = a.lower().strip("\"' ")
+    if q[:k].lower().endswith(al):
+        start = k - len(al)  # "Who is older Glenn Hughes or Ross Lynch"
+    elif "," in q[:k]:
+        start = q.index(",")  # "Which band was founded first, Hole, ..., or The Wolfhounds"
+    else:
+        words = q[:k].split()
+        n = 0
+        while n < len(words) and (words[-1 - n][0].isupper() or words[-1 - n] in {"of", "the", "and", "&"}):
+            n += 1
+        start = len(" ".join(words[: len(words) - n]))
+    choices = [c.strip(" \"'") for c in (q[start:k].lower().split(",")[-1], right.lower())]
+    if start <= 0 or not any(c and (c in al or al in c) for c in choices):
+        return q
+    return q[:start].rstrip(" ,")
+
+
+def _yes_no(words: list[str], yes: bool) -> str | None:
+    """"Are both X and Y directors? yes" -> "Both X and Y are directors"; "no" adds "not"."""
+    aux = words[0].lower()
+    if aux not in _AUX or len(words) < 3:
+        return None
+    # the subject runs to the end of its first run of names ("both Simon Wincer and Patrice
+    # Leconte", "filmmakers Chris Carter and Theo van Gogh", "the New Orleans Outfall Canals")
+    seen_name, end = False, 0
+    for i, word in enumerate(words[1:], start=1):
+        if word[0].isupper() or word[0].isdigit() or word[0] in "\"'“":
+            seen_name, end = True, i + 1
+        elif seen_name and word.lower() not in {"and", "of", "the", "&", "van", "von", "de", "du", "la"}:
+            break
+    if not seen_name or end >= len(words):
+        return None
+    subject = " ".join(words[1:end])
+    negation = [] if yes else ["not"]
+    return _sentence(" ".join([subject[0].upper() + subject[1:], aux, *negation, *words[end:]]))
+
+
+def _be_question(aux: str, body: list[str], preposition: str, a: str) -> str | None:
+    """"(Where) is X located" -> "X is located in A"; "(What nationality) was X" -> "X was A"."""
+    # the participle is the last word when there is one there ("the company that built X located")
+    last = len(body) - 1
+    order = [last, *range(last)] if _participle(body[last].lower(), last) else range(len(body))
+    for i in order:
+        if _participle(body[i].lower(), i):
+            tail = body[i:]
+            ends_open = tail[-1].lower() in {"in", "on", "at", "by", "from", "of", "as"}
+            return _sentence(" ".join([*body[:i], aux, *tail, *([] if ends_open else [preposition]), a]))
+    if preposition == "in" and aux in _BE and body and body[-1].lower() not in {"in", "on", "at"}:
+        return _sentence(f"{' '.join(body)} {aux} {a}")
+    return None
+
+
+def _participle(w: str, i: int) -> bool:
+    return i > 0 and (w in _LOCATIVE or (w.endswith("ed") and len(w) > 4))
+
+
+def _starts_subject(word: str) -> bool:
+    return word.lower() in _DETERMINERS or word[0].isupper() or word[0].isdigit() or word[0] in "\"'“"
+
+
+def _has_day(a: str) -> bool:
+    return bool(re.search(r"\b\d{1,2}\b.*\b\d{4}\b|\b(?:January|February|March|April|May|June|July|"
+                          r"August|September|October|November|December) \d", a))
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split()).strip(" ,")
+    return text[0].upper() + text[1:] + "." if text else text

@@ -1,0 +1,76 @@
+"""Restating a question and its short answer as one claim."""
+
+from __future__ import annotations
+
+import pytest
+
+from guardrail.questions import as_statement
+
+
+@pytest.mark.parametrize(("question", "answer", "statement"), [
+    # "What is X"
+    ("What is the capital of France?", "Paris", "The capital of France is Paris."),
+    # a wh-phrase in place, to the end of the question
+    ("Prince William and Prince George were eventually monarchs of which Kingdom?", "Great Britain",
+     "Prince William and Prince George were eventually monarchs of Great Britain."),
+    ("The 1976 German Grand Prix was won by a driver who retired in what year?", "1979",
+     "The 1976 German Grand Prix was won by a driver who retired in 1979."),
+    # "how many" keeps its noun
+    ("The airline operating in Whitehorse handled how many passengers in 2012?", "294,000",
+     "The airline operating in Whitehorse handled 294,000 passengers in 2012."),
+    ("How many moons does Mars have?", "two", "Mars has two moons."),
+    # subject questions
+    ("Who wrote Hamlet?", "William Shakespeare", "William Shakespeare wrote Hamlet."),
+    ("Which video game producers worked with an English film director?", "Rockstar Games",
+     "Rockstar Games worked with an English film director."),
+    # where / when / a fronted preposition, with the participle put back in place
+    ("Where is the company that built Woodvale Historic District located?", "Rockhill Furnace, Pennsylvania",
+     "The company that built Woodvale Historic District is located in Rockhill Furnace, Pennsylvania."),
+    ("When was Marie Curie born?", "7 November 1867", "Marie Curie was born on 7 November 1867."),
+    ("In what year was the company that co-developed the DTEK60 founded?", "1984",
+     "The company that co-developed the DTEK60 was founded in 1984."),
+    # a second clause asks the question
+    ("The USS LST-510 is a ferry between New London and Orient but what is the population of Orient?", "743",
+     "The USS LST-510 is a ferry between New London and Orient but the population of Orient is 743."),
+])
+def test_question_shapes(question: str, answer: str, statement: str) -> None:
+    assert as_statement(question, answer) == statement
+
+
+@pytest.mark.parametrize(("question", "answer", "statement"), [
+    ("Which magazine was started first Arthur's Magazine or First for Women?", "Arthur's Magazine",
+     "Arthur's Magazine was started first."),
+    ("Which band was founded first, Hole, the band of Courtney Love, or The Wolfhounds?", "The Wolfhounds",
+     "The Wolfhounds was founded first."),
+    ("Which is located in Chestnut Hill, Massachusetts Boston College or Stanford University?", "Boston College",
+     "Boston College is located in Chestnut Hill, Massachusetts."),
+    # an answer that is none of the choices keeps them: the claim then names all three
+    ("Which band was founded first, Hole or The Wolfhounds?", "Nirvana",
+     "Nirvana was founded first, Hole or The Wolfhounds."),
+])
+def test_choices_offered_by_the_question_are_dropped(question: str, answer: str, statement: str) -> None:
+    assert as_statement(question, answer) == statement
+
+
+@pytest.mark.parametrize(("question", "answer", "statement"), [
+    ("Are both Simon Wincer and Patrice Leconte film directors?", "yes",
+     "Both Simon Wincer and Patrice Leconte are film directors."),
+    ("Do filmmakers Chris Carter and Theo van Gogh share the same nationality?", "No.",
+     "Filmmakers Chris Carter and Theo van Gogh do not share the same nationality."),
+    ("Did both Carl Boese and Franco Zeffirelli direct films?", "yes",
+     "Both Carl Boese and Franco Zeffirelli did direct films."),
+])
+def test_yes_no_questions(question: str, answer: str, statement: str) -> None:
+    assert as_statement(question, answer) == statement
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("Is it raining?", "no"),  # a yes/no question without a named subject
+    ("What city does the Bundestag share with the Reichstag?", "Berlin"),  # object of "does": no slot
+    ("In what city did Duane Swank get his PhD?", "Evanston"),
+    ("Tell me about Paris", "It is big"),  # not a question shape we know
+    ("", "Paris"),
+    ("What is the capital of France?", "  "),
+])
+def test_unknown_shapes_return_none(question: str, answer: str) -> None:
+    assert as_statement(question, answer) is None

@@ -23,11 +23,11 @@ from guardrail.extract import RuleBasedExtractor
 from guardrail.nli import EMBEDDED_VERIFIER, load_nli
 from guardrail.policy import assign_citations, get_policy, render
 from guardrail.protocols import ClaimExtractor, NLIModel, Policy, Retriever
+from guardrail.questions import SHORT_ANSWER_WORDS
 from guardrail.report import CitationCheck, Claim, ClaimResult, Passage, Report
 from guardrail.verify import Calibration, Scored, decide, merge_chunks
 
 _CLAIM_CHUNK_WORDS = 60  # a claim longer than the model window is verified in word chunks
-_SHORT_ANSWER_WORDS = 10  # as the extractor's verbless fragments: longer answers stand on their own
 
 
 @dataclass
@@ -69,7 +69,7 @@ def _asserted(claim: Claim, answer: str, question: str | None) -> str | None:
         return None
     own = answer[claim.start:claim.end].strip().rstrip(".!")
     text = claim.text.strip().rstrip(".!")
-    if own and own != text and own in text and len(own.split()) <= _SHORT_ANSWER_WORDS:
+    if own and own != text and own in text and len(own.split()) <= SHORT_ANSWER_WORDS:
         return own
     return None
 

@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 
 from guardrail.evidence import STOPWORDS
-from guardrail.questions import as_statement
+from guardrail.questions import SHORT_ANSWER_WORDS, as_statement
 from guardrail.report import Claim
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -49,7 +49,6 @@ _FINITE_VERB = re.compile(
     r"\b(?:is|was|are|were|be|been|has|had|have|do|does|did|will|would|can|could|may|might|"
     r"should|shall|must|[a-z]{3,}ed)\b"
 )
-_FRAGMENT_WORDS = 10
 _SPLIT = re.compile(r",?\s+(?:and|but|while|whereas)\s+|;\s+")
 # Pronouns worth resolving to the previous sentence's subject.  "This"/"That" only when a verb
 # follows ("This decision ..." is a determiner), and not an expletive "it" ("It is not the first
@@ -159,8 +158,9 @@ class RuleBasedExtractor:
     """The offline default: pysbd sentences, Markdown-aware, split into atomic claims.
 
     ``min_words``: shorter fragments are not claims unless they are the whole answer.  A short
-    answer to a question ("Paris.", "Great Britain") is made self-contained by prefixing the
-    question; the engine then checks the answer's own words against the evidence.
+    answer to a question ("Paris.", "Great Britain") is made self-contained by restating it with
+    the question (``as_statement``; the question is prefixed where that fails); the engine then
+    checks the answer's own words against the evidence.
     """
 
     def __init__(self, *, min_words: int = 3, split_compounds: bool = True) -> None:
@@ -209,7 +209,7 @@ class RuleBasedExtractor:
 
     def _is_fragment(self, clean: str) -> bool:
         words = clean.split()
-        return len(words) < self.min_words or (len(words) <= _FRAGMENT_WORDS and not _FINITE_VERB.search(clean))
+        return len(words) < self.min_words or (len(words) <= SHORT_ANSWER_WORDS and not _FINITE_VERB.search(clean))
 
     def _is_assertion(self, sentence: str, whole: bool) -> bool:
         body = _clean(sentence)

@@ -24,6 +24,8 @@ _CLAUSE = re.compile(r"^(?P<lead>.*?(?:,|;|\bbut|\band))\s+(?P<rest>(?:what|whic
 _LOCATIVE = {"located", "based", "situated", "headquartered", "born", "buried", "held", "filmed",
              "founded", "formed", "built", "made", "released", "published", "set", "established"}
 _YES_NO = {"yes", "no"}
+_PREPOSITIONS = {"in", "on", "at", "from", "for", "by", "of"}
+SHORT_ANSWER_WORDS = 10  # a verbless answer up to this long is a fragment of a sentence, not one
 
 
 def as_statement(question: str, answer: str) -> str | None:
@@ -32,14 +34,13 @@ def as_statement(question: str, answer: str) -> str | None:
     a = " ".join(answer.split()).rstrip(" .!")
     if not q or not a:
         return None
-    words = q.split()
-    first = words[0].lower()
     if a.lower() in _YES_NO:
-        return _yes_no(words, a.lower() == "yes")
+        return _yes_no(q.split(), a.lower() == "yes")
     q = _drop_choices(q, a)
     words = q.split()
+    first = words[0].lower()
     if first in {"what", "which", "who", "whom", "whose", "where", "when", "how"} or (
-            first in {"in", "on", "at", "from", "for", "by", "of"} and len(words) > 1
+            first in _PREPOSITIONS and len(words) > 1
             and words[1].lower() in {"what", "which", "whom"}):
         return _fronted(words, a)
     clause = _CLAUSE.match(q)  # "X is a ferry, but what is the population of Orient?"
@@ -67,7 +68,7 @@ def _in_place(q: str, m: re.Match[str], a: str) -> str:
 
 def _fronted(words: list[str], a: str) -> str | None:
     lead = ""
-    if words[0].lower() in {"in", "on", "at", "from", "for", "by", "of"}:
+    if words[0].lower() in _PREPOSITIONS:
         lead, words = words[0].lower(), words[1:]
     wh, rest = words[0].lower(), words[1:]
     if wh == "how" and len(rest) > 3 and rest[0].lower() in {"many", "much"} and rest[-1].lower() == "have":

@@ -163,12 +163,17 @@ def swap_outside_name(pair: Pair, rng: random.Random, names: list[str]) -> Pair 
     return {**pair, "hypothesis": hyp, "label": "neutral", "source": "synthetic_outside_name"}
 
 
+def _names(pairs: list[Pair]) -> list[str]:
+    """Every name the claims mention: the pool of outside names to swap in."""
+    return sorted({e for p in pairs for e in _ENTITY.findall(p["hypothesis"])
+                   if e not in _SENTENCE_START_WORDS and len(e) > 3})
+
+
 def extrinsic(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]:
     """Yield about ``rate`` extrinsic-error negatives per input pair (for calibration: the
     training recipe above stays as it was, so a rerun reproduces the shipped model)."""
     pool = [p["hypothesis"] for p in pairs if 20 < len(p["hypothesis"]) < 120]
-    names = sorted({e for p in pairs for e in _ENTITY.findall(p["hypothesis"])
-                    if e not in _SENTENCE_START_WORDS and len(e) > 3})
+    names = _names(pairs)
     for pair in pairs:
         if rng.random() < rate:
             made = (add_unsupported_detail(pair, rng, pool) if rng.random() < 0.5
@@ -232,8 +237,7 @@ def question_answer(pair: Pair, rng: random.Random, names: list[str]) -> Pair | 
 
 def question_answers(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]:
     """Yield about ``rate`` question-answer pairs per entailed input pair (calibration only)."""
-    names = sorted({e for p in pairs for e in _ENTITY.findall(p["hypothesis"])
-                    if e not in _SENTENCE_START_WORDS and len(e) > 3})
+    names = _names(pairs)
     for pair in pairs:
         if rng.random() < rate:
             made = question_answer(pair, rng, names)

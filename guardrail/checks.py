@@ -106,14 +106,32 @@ def months(text: str) -> set[str]:
     return {m for m in _MONTHS if re.search(rf"\b{m}\b", lowered)} - ({"may"} if "May" not in text else set())
 
 
+# Words capitalised only because they open the sentence ("Additionally, ...", "Despite Smith's ...").
+_OPENERS = frozenset([
+    "meanwhile", "overall", "furthermore", "moreover", "despite", "although", "though", "nevertheless",
+    "nonetheless", "therefore", "thus", "hence", "instead", "besides", "later", "earlier", "today",
+    "currently", "according", "following", "including", "since", "because", "unlike", "like",
+    "without", "yet", "still",
+])
+_ADVERB = re.compile(r"(?:ally|ingly|ately|ently|ably|arly|ously|ively|edly)$")
+_POSSESSIVE = re.compile(r"(?:['’]s?)$")
+
+
 def names(text: str) -> set[str]:
-    """Capitalised word runs that are not just sentence-initial function words."""
+    """Capitalised word runs, without sentence-opening words and possessive endings."""
     out: set[str] = set()
     for m in _NAME.finditer(text):
-        words = [w for w in m.group().split() if w not in _SENTENCE_WORDS]
-        if words and not (m.start() == 0 and len(words) == 1 and words[0].lower() in STOPWORDS):
+        words = [_POSSESSIVE.sub("", w) for w in m.group().split() if w not in _SENTENCE_WORDS]
+        if m.start() == 0 and words and _opens_sentence(words[0]):
+            words = words[1:]
+        if words:
             out.add(" ".join(words).lower())
     return out
+
+
+def _opens_sentence(word: str) -> bool:
+    lowered = word.lower()
+    return lowered in STOPWORDS or lowered in _OPENERS or bool(_ADVERB.search(lowered))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ table rows, fenced code), so a bullet list or a table never turns into one run-o
 code is skipped.  Each block is segmented by pysbd, every sentence is located in the original
 text (offsets are always exact), non-assertions are dropped, and compound sentences are split
 at a coordinating conjunction that starts a new verb phrase ("X was born in 1950 and died in
-2010" gives two claims, the second made self-contained by repeating the subject).
+2010" gives two claims, the second made self-contained by repeating the subject) or a new
+clause, never inside a coordinated noun phrase ("tropical and subtropical waters").
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ _IMPERATIVE = re.compile(
     re.IGNORECASE,
 )
 _VERB_START = re.compile(
-    r"^(?:is|was|are|were|has|had|have|won|lost|became|died|served|founded|wrote|played|"
-    r"received|moved|joined|left|led|released|published|directed|starred|married|graduated|"
-    r"studied|worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed)\b"
+    r"^(?:(?:also|later|then|subsequently|eventually|still|now|currently|previously)\s+)?"
+    r"(?:is|was|are|were|has|had|have|won|lost|became|died|served|founded|wrote|played|received|"
+    r"moved|joined|left|led|released|published|directed|starred|married|graduated|studied|"
+    r"worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed)\b"
 )
 # A short answer without any verb-like word is a fragment ("Great Britain", "375 mi long"):
 # it only means something together with the question it answers.
@@ -63,6 +65,8 @@ _SUBJECT_VERB = re.compile(
     r"^(.{2,120}?)\s+(?:is|was|are|were|has|had|have|won|became|died|served|founded|wrote|"
     r"played|received|[a-z]+ed)\b"
 )
+# "directed by X and produced by Y": a second participle of the same noun, not a new clause.
+_PARTICIPLE_BY = re.compile(r"\b[a-z]+ed by\b")
 
 
 @lru_cache(maxsize=1)
@@ -227,12 +231,15 @@ class RuleBasedExtractor:
         parts: list[tuple[int, int]] = []
         last = 0
         for m in _SPLIT.finditer(sentence):
-            rest = sentence[m.end():]
+            rest, left = sentence[m.end():], sentence[last:m.start()]
+            if len(left.split()) < 3:
+                continue
             # Split only where a new verb phrase (same subject) or a new clause starts.
-            if not (_VERB_START.match(rest) or _SUBJECT_VERB.match(rest)):
-                continue
-            if len(sentence[last:m.start()].split()) < 3:
-                continue
+            if _VERB_START.match(rest):
+                if _PARTICIPLE_BY.match(rest) and _PARTICIPLE_BY.search(left):
+                    continue
+            elif not (_new_clause(rest) and _has_verb(left)):
+                continue  # "over 190 countries and 200 territories have ...": one subject
             parts.append((last, m.start()))
             last = m.end()
         if not parts:
@@ -256,6 +263,18 @@ class RuleBasedExtractor:
                 claim_text += "."
             out.append((start + a, start + a + len(piece), claim_text))
         return out
+
+
+def _has_verb(text: str) -> bool:
+    return bool(_FINITE_VERB.search(text) or _SUBJECT_VERB.match(text.strip()))
+
+
+def _new_clause(rest: str) -> bool:
+    """Whether ``rest`` starts a clause of its own: a short subject, then a verb.  A comma
+    before the verb means the conjunction joined words, not clauses ("tropical and
+    subtropical waters, was found")."""
+    m = _SUBJECT_VERB.match(rest)
+    return bool(m) and not re.search(r"[,;:()]", m.group(1)) and len(m.group(1).split()) <= 6
 
 
 def _clean(text: str) -> str:

@@ -23,6 +23,13 @@ def test_names_missing_from_evidence() -> None:
     assert names("The tower is in Paris.") == {"paris"}
 
 
+def test_sentence_openers_and_possessives_are_not_missing_names() -> None:
+    assert names("Additionally, Rage is a band.") == {"rage"}
+    assert names("Despite Smith's efforts, Italy won.") == {"smith", "italy"}
+    assert names("Italy is in Europe.") == {"italy", "europe"}  # a name that opens the sentence stays
+    assert not check_claim("Joe Mellor extended Widnes' lead.", "Joe Mellor's try gave Widnes the lead.").missing_names
+
+
 def test_lexical_support() -> None:
     assert lexical_support("Paris is the capital of France", "Paris is the capital of France.") == 1.0
     assert lexical_support("Bananas are blue", "The sky is grey.") == 0.0

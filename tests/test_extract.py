@@ -97,6 +97,23 @@ def test_pronoun_resolution_skips_determiners_expletives_and_function_words() ->
     assert not any(t.startswith("Over ") and "born" in t for t in texts)
 
 
+def test_coordinated_words_are_not_split_into_clauses() -> None:
+    for text in [
+        "The whale, a species restricted to tropical and subtropical waters, was found on a beach.",
+        "Over 190 countries and 200 territories have reported cases.",
+        "It is a 1972 horror film directed by John Moxey and produced by Aaron Spelling.",
+    ]:
+        assert [c.text for c in ex.extract(text)] == [text]
+    texts = [c.text for c in ex.extract("Identifying it was hard for Parks and Wildlife staff, but DNA profiling "
+                                         "confirmed it was a whale.")]
+    assert texts == ["Identifying it was hard for Parks and Wildlife staff.", "DNA profiling confirmed it was a whale."]
+
+
+def test_adverb_before_the_second_verb_keeps_the_subject() -> None:
+    texts = [c.text for c in ex.extract("Sheerin played in Sweden and also earned a Scotland cap.")]
+    assert texts == ["Sheerin played in Sweden.", "Sheerin also earned a Scotland cap."]
+
+
 def test_long_subject_is_repeated_for_the_second_verb_phrase() -> None:
     text = ("An explosion at a controversial chemical plant in Zhangzhou, Fujian province, China, "
             "caused a large fire and injured six people.")

@@ -91,11 +91,12 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
     relevant = max(0.6 * top_relevance, 0.3)
     contradiction = max((s.contradiction for s in scored if s.relevance >= relevant), default=0.0)
     relied_on = " ".join(dict.fromkeys(s.window.premise for s in sorted(scored, key=lambda s: -s.entailment)[:2]))
-    checks = check_claim(asserted or claim_text, relied_on)
+    checked = asserted or claim_text
+    checks = check_claim(checked, relied_on)
     # Lexical support counts over every window looked at: an answer's words found anywhere
     # in the retrieved evidence, even where the NLI model preferred another window.
     retrieved = " ".join(dict.fromkeys(s.window.premise for s in scored))
-    lexical = lexical_support(asserted or claim_text, retrieved)
+    lexical = lexical_support(checked, retrieved)
     features = [_logit(best.entailment), contradiction, lexical,
                 float(checks.conflict), float(bool(checks.missing_names))]
     return features, checks.issues, checks.conflict

@@ -3,13 +3,17 @@
 A small NLI model reads "born in 1867" and "born in 1876" as near-identical.  These checks
 look for every number, year, month and capitalised name of the claim in the evidence the
 verifier relied on; anything missing becomes an issue on the claim and lowers its score.
-Numbers are compared as values ("1,200" = "1200", "3.0" = "3", "five" = "5"), so formatting
-does not create false alarms.
+Numbers are compared as values ("1,200" = "1200", "3.0" = "3", "five" = "5", "$5 million" =
+"5,000,000"), so formatting does not create false alarms; a qualified number ("more than 17",
+"before 1985", "about 300") is a bound that some evidence number must meet, and idiomatic
+number words ("one of", "a single") are not counts.  Names match without accents and
+possessive endings.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from guardrail.evidence import STOPWORDS, content_tokens
@@ -28,10 +32,21 @@ _WORD_NUMBERS = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
     "twenty": 20,
     "thirty": 30,
     "forty": 40,
     "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
     "hundred": 100,
     "thousand": 1000,
     "million": 1_000_000,
@@ -43,6 +58,30 @@ _WORD_NUMBERS = {
     "single": 1,
     "double": 2,
 }
+_IDIOMS = frozenset({"one", "single", "once", "double"})
+_SCALE = re.compile(r"\s*(hundred|thousand|million|billion)\b", re.IGNORECASE)
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+# A qualified number ("more than 17", "before 1985", "about 300") is not a value the evidence
+# must repeat but a bound it must satisfy: "more than 17 seasons" is true of "eighteen seasons".
+_BOUNDS = {
+    ">": ("more than", "greater than", "higher than", "larger than", "over", "above", "exceeding",
+          "in excess of", "upwards of", "after", "later than"),
+    ">=": ("at least", "no fewer than", "no less than", "a minimum of", "since"),
+    "<": ("less than", "fewer than", "lower than", "smaller than", "under", "below", "before",
+          "prior to", "earlier than"),
+    "<=": ("at most", "up to", "no more than", "a maximum of"),
+    "~": ("about", "around", "approximately", "roughly", "nearly", "almost", "close to", "some",
+          "an estimated", "estimated", "circa"),
+}
+_BOUND_OF = {phrase: op for op, phrases in _BOUNDS.items() for phrase in phrases}
+_BOUND_BEFORE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, _BOUND_OF), key=len, reverse=True)) + r")\s+(?:[$£€]\s?)?$",
+    re.IGNORECASE)
+_BOUND_AFTER = re.compile(r"^(?:\s*%|\s*percent)?\s*(or more|or greater|or above|or less|or fewer|\+)",
+                          re.IGNORECASE)
+_BOUND_WORDS = {">": "more than", ">=": "at least", "<": "less than", "<=": "at most", "~": "about"}
+_APPROX = 0.15  # "about 300" holds for evidence within 15%
+
 _MONTHS = [
     "january",
     "february",
@@ -95,10 +134,45 @@ _SENTENCE_WORDS = {
 
 
 def numbers(text: str) -> set[float]:
-    found = {float(m.group(1).replace(",", "")) for m in _NUMBER.finditer(text)}
-    lowered = text.lower()
-    found |= {float(v) for w, v in _WORD_NUMBERS.items() if re.search(rf"\b{w}\b", lowered)}
-    return found
+    return {value for value, _ in _numbers_with_bounds(text)}
+
+
+def _numbers_with_bounds(text: str, *, idioms: bool = True) -> list[tuple[float, str]]:
+    """Every number of ``text`` (digits or words; "5 million" is 5,000,000) with how it is
+    stated: "=" for a plain value, or the bound a qualifier puts on it (">", ">=", "<", "<=",
+    "~").  ``idioms=False`` leaves out the number words that are mostly idiom in a claim
+    ("one of the", "a single", "once")."""
+    found, scaled = [], set()
+    for m in _NUMBER.finditer(text):
+        value, end = float(m.group(1).replace(",", "")), m.end()
+        if scale := _SCALE.match(text, end):
+            value, end = value * _WORD_NUMBERS[scale.group(1).lower()], scale.end()
+            scaled.add(scale.start(1))
+        found.append((m.start(), end, value))
+    found += [(m.start(), m.end(), float(_WORD_NUMBERS[m.group(1).lower()])) for m in _WORD_NUMBER.finditer(text)
+              if m.start() not in scaled and (idioms or m.group(1).lower() not in _IDIOMS)]
+    out = []
+    for start, end, value in found:
+        op = "="
+        if before := _BOUND_BEFORE.search(text[max(0, start - 30):start]):
+            op = _BOUND_OF[before.group(1).lower()]
+        elif after := _BOUND_AFTER.match(text[end:end + 20]):
+            op = "<=" if after.group(1).lower() in ("or less", "or fewer") else ">="
+        out.append((value, op))
+    return out
+
+
+def _satisfied(value: float, op: str, evidence: set[float], evidence_bounds: set[tuple[float, str]]) -> bool:
+    if op == "=":
+        return value in evidence
+    if (value, op.rstrip("=")) in evidence_bounds:  # "over 600" where the evidence says "more than 600"
+        return True
+    if op == "~":
+        return any(abs(e - value) <= _APPROX * abs(value) for e in evidence)
+    # A bound is met by an evidence number of the same order of magnitude: "more than 17
+    # seasons" by "18", not by an unrelated "2015" elsewhere in the window.
+    near = [e for e in evidence if value / 3 <= e <= value * 3] if value > 0 else list(evidence)
+    return any({">": e > value, ">=": e >= value, "<": e < value, "<=": e <= value}[op] for e in near)
 
 
 def months(text: str) -> set[str]:
@@ -111,7 +185,9 @@ _OPENERS = frozenset([
     "meanwhile", "overall", "furthermore", "moreover", "despite", "although", "though", "nevertheless",
     "nonetheless", "therefore", "thus", "hence", "instead", "besides", "later", "earlier", "today",
     "currently", "according", "following", "including", "since", "because", "unlike", "like",
-    "without", "yet", "still",
+    "without", "yet", "still", "regarding", "atop",
+    # indefinite subjects: "Someone is ...", "People gather ...", "Two men ..." (number words too)
+    "someone", "somebody", "everyone", "everybody", "people", "many", "several", "some", "both", "each",
 ])
 _ADVERB = re.compile(r"(?:ally|ingly|ately|ently|ably|arly|ously|ively|edly)$")
 _POSSESSIVE = re.compile(r"(?:['’]s?)$")
@@ -131,7 +207,8 @@ def names(text: str) -> set[str]:
 
 def _opens_sentence(word: str) -> bool:
     lowered = word.lower()
-    return lowered in STOPWORDS or lowered in _OPENERS or bool(_ADVERB.search(lowered))
+    return (lowered in STOPWORDS or lowered in _OPENERS or lowered in _WORD_NUMBERS
+            or bool(_ADVERB.search(lowered)))
 
 
 @dataclass(frozen=True)
@@ -144,7 +221,8 @@ class CheckResult:
 
     @property
     def issues(self) -> tuple[str, ...]:
-        out = [f"number {n} is not in the evidence" for n in self.missing_numbers]
+        out = [f"number {n} is not in the evidence" if n[0].isdigit() else f"no number in the evidence is {n}"
+               for n in self.missing_numbers]
         out += [f"date '{m}' is not in the evidence" for m in self.missing_months]
         out += [f"name '{n}' is not in the evidence" for n in self.missing_names]
         return tuple(out)
@@ -157,15 +235,22 @@ class CheckResult:
 
 def check_claim(claim: str, evidence: str) -> CheckResult:
     """Compare the claim's numbers, dates and names with ``evidence`` (the relied-on text)."""
-    ev_numbers = numbers(evidence)
-    missing_numbers = tuple(_fmt(n) for n in sorted(numbers(claim)) if n not in ev_numbers)
+    stated = _numbers_with_bounds(evidence)
+    ev_numbers = {value for value, _ in stated}
+    ev_bounds = {(value, op.rstrip("=")) for value, op in stated if op != "="}
+    missing_numbers = tuple(
+        _fmt(value) if op == "=" else f"{_BOUND_WORDS[op]} {_fmt(value)}"
+        for value, op in sorted(set(_numbers_with_bounds(claim, idioms=False)))
+        if not _satisfied(value, op, ev_numbers, ev_bounds)
+    )
     missing_months = tuple(sorted(months(claim) - months(evidence)))
-    ev_lower = evidence.lower()
-    ev_stems = {_stem(t) for t in content_tokens(evidence)}
+    folded = _fold(evidence)
+    ev_lower = folded.lower()
+    ev_stems = {_stem(t) for t in content_tokens(folded)}
     missing_names = tuple(
         sorted(
             n
-            for n in names(claim)
+            for n in names(_fold(claim))
             # a name counts as present when all its words appear (word order and case may differ)
             if n not in ev_lower and not all(_stem(w) in ev_stems for w in n.split())
         )
@@ -179,8 +264,17 @@ def lexical_support(claim: str, evidence: str) -> float:
     return len(claim_tokens & content_tokens(evidence)) / len(claim_tokens) if claim_tokens else 1.0
 
 
+def _fold(text: str) -> str:
+    """Without accents, so "Bozovic" matches "Božović"."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def _stem(word: str) -> str:
-    """Crude plural folding, enough for "Prizes" to match "Prize"."""
+    """Crude possessive and plural folding: "Prizes" matches "Prize", "Arthur's" matches "Arthur"
+    (names drop their possessive ending, so the evidence's words must drop it too)."""
+    word = _POSSESSIVE.sub("", word)
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 

@@ -9,6 +9,30 @@ def test_numbers_compare_by_value() -> None:
     assert not check_claim("She won the prize twice.", "She won it 2 times.").missing_numbers
 
 
+def test_scaled_numbers_and_idioms() -> None:
+    assert numbers("$5 million, 3.2 billion") == {5_000_000.0, 3_200_000_000.0}
+    assert not check_claim("It cost $5 million.", "It cost $5,000,000.").missing_numbers
+    # "one of", "a single", "once" are idiom in a claim, not a count the evidence must repeat
+    assert not check_claim("It is one of the oldest films.", "The 1903 film is among the oldest.").missing_numbers
+    assert check_claim("It has two towers.", "It has three towers.").missing_numbers == ("2",)
+
+
+def test_a_qualified_number_is_a_bound_the_evidence_must_meet() -> None:
+    for claim, evidence in [
+        ("Arsenal played more than 17 seasons.", "Arsenal played eighteen successive seasons."),
+        ("Button was born before 1985.", "Button (born 19 January 1980) is a driver."),
+        ("It was reviewed by fewer than 36 critics.", "based on 35 critics"),
+        ("It offers 80 or more majors.", "It offers 85 majors."),
+        ("About 300 people came.", "Some 320 people came."),
+        ("Over 600 firefighters came.", "More than 600 firefighters were sent."),  # the same bound
+    ]:
+        assert not check_claim(claim, evidence).missing_numbers, claim
+    r = check_claim("It won more than 5 awards.", "It won 3 awards in 2010.")  # 2010 is no award count
+    assert r.missing_numbers == ("more than 5",) and r.conflict
+    assert r.issues == ("no number in the evidence is more than 5",)
+    assert check_claim("About 300 people came.", "Some 400 people came.").missing_numbers == ("about 300",)
+
+
 def test_changed_number_or_date_is_a_conflict() -> None:
     r = check_claim("Curie was born in 1876.", "Curie was born on 7 November 1867.")
     assert r.missing_numbers == ("1876",) and r.conflict
@@ -28,6 +52,16 @@ def test_sentence_openers_and_possessives_are_not_missing_names() -> None:
     assert names("Despite Smith's efforts, Italy won.") == {"smith", "italy"}
     assert names("Italy is in Europe.") == {"italy", "europe"}  # a name that opens the sentence stays
     assert not check_claim("Joe Mellor extended Widnes' lead.", "Joe Mellor's try gave Widnes the lead.").missing_names
+    # a possessive in the evidence matches the name without it
+    claim = "Arthur's Magazine was started first."
+    assert not check_claim(claim, "Arthur's Magazine (1844) was a periodical.").missing_names
+    assert check_claim(claim, "Arthur's Weekly (1844) was a periodical.").missing_names
+
+
+def test_names_ignore_accents_and_indefinite_sentence_openers() -> None:
+    assert not check_claim("Miodrag Bozovic was dismissed.", "Miodrag Božović was dismissed.").missing_names
+    assert names("Two people play by the ocean.") == set()
+    assert names("Someone is taking a photo of Paris.") == {"paris"}
 
 
 def test_lexical_support() -> None:

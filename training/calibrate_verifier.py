@@ -4,17 +4,19 @@
 
 The features (best entailment, relevant contradiction, lexical support, missing numbers/names)
 come from the same code the engine runs (``guardrail.verify.claim_features``).  The data is
-``../shared/nli-train/validation.jsonl`` plus hard negatives made from it with the training
-recipe, plus extrinsic-error negatives (a true claim with an unsupported detail or an outside
-name added), the error LLM answers make most and NLI corpora hold least: without them the
-fit learns from NLI data alone that word overlap means nothing.  Never the evaluation data.
+the document-grounded part of ``../shared/nli-train/validation.jsonl`` (VitaminC, the
+Wikipedia pairs of new_protocols, FM2, WiCE) plus hard negatives made from it with the
+training recipe, plus extrinsic-error negatives (a true claim with an unsupported detail or an
+outside name added), the error LLM answers make most and NLI corpora hold least: without them
+the fit learns from NLI data alone that word overlap means nothing.  Never the evaluation data.
 Classes are weighted to balance, so the default support threshold of 0.5 is the
 balanced-accuracy operating point.
 
 A second fit, stored as ``short_answer``, covers short answers that the engine verifies restated
 with their question: question-answer pairs made from the entailed validation claims
-(``hard_negatives.question_answers``), scored with the answer's own words as what is asserted,
-exactly as the engine does.
+(``hard_negatives.question_answers``: each question answered right, with another name or
+number of the premise, and with one the premise never mentions), scored with the answer's own
+words as what is asserted, exactly as the engine does.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from train_verifier import read_jsonl, write_manifest  # noqa: E402
 from guardrail.evidence import Passage, rank_windows, windows  # noqa: E402
 from guardrail.nli import EmbeddedNLI  # noqa: E402
 from guardrail.verify import FEATURES, Scored, claim_features  # noqa: E402
+
+DOCUMENT_SOURCES = frozenset({"vitaminc", "new_protocols", "fm2", "wice_partial"})
 
 
 def features_for(nli: EmbeddedNLI, rows: list[dict[str, str]], top_k: int = 4) -> np.ndarray:
@@ -71,15 +75,22 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     rng = random.Random(args.seed)
-    validation = read_jsonl(args.data_dir / "validation.jsonl")
+    # Only pairs whose premise is document text: guardrail checks claims against documents.
+    # SNLI's image captions with crowd-written paraphrases and BIG-bench's templated logic
+    # puzzles teach the combiner to discount the words and numbers a claim adds to its
+    # evidence.  Cross-validated over premises of the validation
+    # split, the document-only fit scores higher overall and on document pairs (0.862 / 0.843
+    # balanced accuracy against 0.860 / 0.838), a little lower on captions (0.884 / 0.889).
+    validation = [r for r in read_jsonl(args.data_dir / "validation.jsonl") if r["source"] in DOCUMENT_SOURCES]
     rows = [*validation, *augment(validation, rng, rate=0.3, distractor_rate=0.2),
             *extrinsic(validation, rng, rate=0.3)]
-    answers = list(question_answers(validation, rng, rate=1.0))
+    answers = list(question_answers(validation, random.Random(args.seed), rate=1.0))
     nli = EmbeddedNLI(args.model)
+    origin = "nli-train validation (document sources)"
     calibration = {**fit(features_for(nli, rows), rows),
-                   "fitted_on": "nli-train validation + synthetic hard and extrinsic negatives",
+                   "fitted_on": f"{origin} + synthetic hard and extrinsic negatives",
                    "short_answer": {**fit(features_for(nli, answers), answers),
-                                    "fitted_on": "question-answer pairs made from nli-train validation"}}
+                                    "fitted_on": f"question-answer pairs made from {origin}"}}
     (args.model / "calibration.json").write_text(json.dumps(calibration, indent=1) + "\n")
     write_manifest(args.model)
     print(json.dumps(calibration, indent=1))

@@ -193,15 +193,16 @@ def _wh(span: str, before: str) -> str:
     return "what"
 
 
-def question_answer(pair: Pair, rng: random.Random, names: list[str]) -> Pair | None:
-    """Turn an entailed claim into a question and a short answer, then into the claim the
-    extractor makes of them (``as_statement``), the form a short answer is verified in.  Asks
-    about one name or number of the claim that the premise states; the answer is that span
-    (label entailment), another name or number of the premise (the wrong-but-plausible answer;
-    neutral), or a name the premise never mentions (neutral).  ``answer`` holds the answer's
-    own words."""
+def question_answer(pair: Pair, rng: random.Random, names: list[str]) -> list[Pair]:
+    """Turn an entailed claim into a question and short answers, each restated as the claim
+    the extractor makes of them (``as_statement``), the form a short answer is verified in.
+    Asks about one name or number of the claim that the premise states, and answers it three
+    ways: with that span (label entailment), with another name or number of the premise (the
+    wrong-but-plausible answer; neutral), and with a name or number the premise never mentions
+    (neutral).  All three, so the fit sees right and wrong answers to the same question.
+    ``answer`` holds the answer's own words."""
     if pair["label"] != "entailment":
-        return None
+        return []
     hyp = pair["hypothesis"].strip()
     # Ask about the subject ("Who/What ...?") or the last phrase ("... in what year?"), the
     # places real questions ask from; a capitalised first word alone is rarely a name.
@@ -209,37 +210,30 @@ def question_answer(pair: Pair, rng: random.Random, names: list[str]) -> Pair | 
     spans = [m for m in _ANSWER_SPAN.finditer(hyp) if m.group() in pair["premise"]
              and ((m.start() == 0 and " " in m.group()) or m.end() == end)]
     if not spans:
-        return None
+        return []
     m = rng.choice(spans)
     before, after = hyp[: m.start()], hyp[m.end():].rstrip().rstrip(".!")
     question = f"{before}{_wh(m.group(), before)}{after}?"
     question = question[0].upper() + question[1:]
-    answer, label, source = m.group(), "entailment", "synthetic_qa"
-    roll = rng.random()
-    if roll < 0.5:
-        kind = _NUMBER if _NUMBER.fullmatch(answer) else _ENTITY
-        others = sorted({o for o in kind.findall(pair["premise"])
-                         if o not in _SENTENCE_START_WORDS and o != answer and o not in question})
-        if others:
-            answer, label, source = rng.choice(others), "neutral", "synthetic_qa_wrong"
-    elif roll < 0.75:
-        if _NUMBER.fullmatch(answer):
-            answer = _other_number(answer, rng)
-        elif names:
-            answer = rng.choice(names)
-        if answer not in pair["premise"]:
-            label, source = "neutral", "synthetic_qa_outside"
-        else:
-            answer = m.group()
-    claim = as_statement(question, answer) or f"{question} {answer}"  # as the extractor words it
-    return {**pair, "hypothesis": claim, "answer": answer, "label": label, "source": source}
+    right = m.group()
+    answers = [(right, "entailment", "synthetic_qa")]
+    kind = _NUMBER if _NUMBER.fullmatch(right) else _ENTITY
+    others = sorted({o for o in kind.findall(pair["premise"])
+                     if o not in _SENTENCE_START_WORDS and o != right and o not in question})
+    if others:
+        answers.append((rng.choice(others), "neutral", "synthetic_qa_wrong"))
+    outside = _other_number(right, rng) if kind is _NUMBER else rng.choice(names) if names else right
+    if outside not in pair["premise"]:
+        answers.append((outside, "neutral", "synthetic_qa_outside"))
+    # Restated as the extractor words them.
+    return [{**pair, "hypothesis": as_statement(question, answer) or f"{question} {answer}",
+             "answer": answer, "label": label, "source": source} for answer, label, source in answers]
 
 
 def question_answers(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]:
-    """Yield about ``rate`` question-answer pairs per entailed input pair (calibration only)."""
+    """Yield the question-answer pairs of about ``rate`` of the entailed input pairs
+    (calibration only)."""
     names = _names(pairs)
     for pair in pairs:
         if rng.random() < rate:
-            made = question_answer(pair, rng, names)
-            if made is not None:
-                yield made
+            yield from question_answer(pair, rng, names)

@@ -12,6 +12,7 @@ possessive endings.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ _BOUND_BEFORE = re.compile(
     re.IGNORECASE)
 _BOUND_AFTER = re.compile(r"^(?:\s*%|\s*percent)?\s*(or more|or greater|or above|or less|or fewer|\+)",
                           re.IGNORECASE)
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _BOUND_WORDS = {">": "more than", ">=": "at least", "<": "less than", "<=": "at most", "~": "about"}
 _APPROX = 0.15  # "about 300" holds for evidence within 15%
 
@@ -172,7 +174,7 @@ def _satisfied(value: float, op: str, evidence: set[float], evidence_bounds: set
     # A bound is met by an evidence number of the same order of magnitude: "more than 17
     # seasons" by "18", not by an unrelated "2015" elsewhere in the window.
     near = [e for e in evidence if value / 3 <= e <= value * 3] if value > 0 else list(evidence)
-    return any({">": e > value, ">=": e >= value, "<": e < value, "<=": e <= value}[op] for e in near)
+    return any(_COMPARE[op](e, value) for e in near)
 
 
 def months(text: str) -> set[str]:

@@ -78,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     # Only pairs whose premise is document text: guardrail checks claims against documents.
     # SNLI's image captions with crowd-written paraphrases and BIG-bench's templated logic
     # puzzles teach the combiner to discount the words and numbers a claim adds to its
-    # evidence.  Cross-validated over premises of the validation
-    # split, the document-only fit scores higher overall and on document pairs (0.862 / 0.843
-    # balanced accuracy against 0.860 / 0.838), a little lower on captions (0.884 / 0.889).
+    # evidence.  Cross-validated over premises of the validation split, the document-only fit
+    # scores higher overall and on document pairs (0.862 / 0.843 balanced accuracy against
+    # 0.860 / 0.838), a little lower on captions (0.884 / 0.889).
     validation = [r for r in read_jsonl(args.data_dir / "validation.jsonl") if r["source"] in DOCUMENT_SOURCES]
     rows = [*validation, *augment(validation, rng, rate=0.3, distractor_rate=0.2),
             *extrinsic(validation, rng, rate=0.3)]

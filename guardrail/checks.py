@@ -6,8 +6,10 @@ verifier relied on; anything missing becomes an issue on the claim and lowers it
 Numbers are compared as values ("1,200" = "1200", "3.0" = "3", "five" = "5", "$5 million" =
 "5,000,000"), so formatting does not create false alarms; a qualified number ("more than 17",
 "before 1985", "about 300") is a bound that some evidence number must meet, and idiomatic
-number words ("one of", "a single") are not counts.  Names match without accents and
-possessive endings.
+number words ("one of", "a single") are not counts.  Names match without accents, possessive
+endings and titles ("CEO Duncan Fraser" = "Duncan Fraser"), a demonym matches its country
+("Russian" / "Russia"), and a name may be found anywhere in the evidence retrieved for the
+claim (a document names a person in full once, by surname after).
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ _MONTHS = [
     "november",
     "december",
 ]
-_NAME = re.compile(r"(?<![\w])[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+)*")
+# Digits may follow the capital: "Su-24", "F-16", "COVID-19", "A320" are names.
+_NAME = re.compile(r"(?<![\w])[A-Z][a-zA-Z0-9'’-]+(?:\s+[A-Z][a-zA-Z0-9'’-]+)*")
 _SENTENCE_WORDS = {
     "The",
     "A",
@@ -187,12 +190,26 @@ _OPENERS = frozenset([
     "meanwhile", "overall", "furthermore", "moreover", "despite", "although", "though", "nevertheless",
     "nonetheless", "therefore", "thus", "hence", "instead", "besides", "later", "earlier", "today",
     "currently", "according", "following", "including", "since", "because", "unlike", "like",
-    "without", "yet", "still", "regarding", "atop",
+    "without", "yet", "still", "regarding", "atop", "prior", "note", "amid", "upon", "whether", "unless",
+    "within", "throughout", "together", "along", "alongside", "thanks", "due",
+    # participles that open a sentence ("Born in Ohio, ...", "Accompanied by his wife, ...")
+    "born", "based", "known", "located", "founded", "named", "given", "having", "being", "speaking",
+    "asked", "compared", "considered", "described", "accompanied", "backed",
     # indefinite subjects: "Someone is ...", "People gather ...", "Two men ..." (number words too)
     "someone", "somebody", "everyone", "everybody", "people", "many", "several", "some", "both", "each",
 ])
-_ADVERB = re.compile(r"(?:ally|ingly|ately|ently|ably|arly|ously|ively|edly)$")
+_ADVERB = re.compile(r"\w{3}(?:ally|ingly|ately|ently|ably|arly|ously|ively|edly)$")  # not "Sally"
 _POSSESSIVE = re.compile(r"(?:['’]s?)$")
+# A title or role before a name: the evidence often names the person without it, or with
+# other words ("CEO Duncan Fraser" / "chief executive Duncan Fraser", "Mr Mole" / "Mole").
+_TITLES = frozenset([
+    "mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "dame", "lord", "lady", "ceo", "cfo",
+    "coo", "cto", "president", "chairman", "chairwoman", "chair", "senator", "sen", "rep", "governor",
+    "gov", "mayor", "judge", "justice", "coach", "captain", "capt", "boss", "manager", "minister",
+    "secretary", "director", "chancellor", "prime", "king", "queen", "prince", "princess", "pope", "rev",
+])
+# What may stand before a sentence's first word: "( Note: ...", "\"The ...".
+_LEAD_IN = " \t\n\"'“‘(["
 
 
 def names(text: str) -> set[str]:
@@ -200,14 +217,18 @@ def names(text: str) -> set[str]:
     out: set[str] = set()
     for m in _NAME.finditer(text):
         words = [_POSSESSIVE.sub("", w) for w in m.group().split() if w not in _SENTENCE_WORDS]
-        if m.start() == 0 and words and _opens_sentence(words[0]):
+        before = text[: m.start()].rstrip(_LEAD_IN)
+        if words and (not before or before.endswith((".", "!", "?", ":"))) and opens_sentence(words[0]):
+            words = words[1:]
+        while len(words) > 1 and words[0].lower().rstrip(".") in _TITLES:
             words = words[1:]
         if words:
             out.add(" ".join(words).lower())
     return out
 
 
-def _opens_sentence(word: str) -> bool:
+def opens_sentence(word: str) -> bool:
+    """Whether a capitalised first word is capitalised only because it opens the sentence."""
     lowered = word.lower()
     return (lowered in STOPWORDS or lowered in _OPENERS or lowered in _WORD_NUMBERS
             or bool(_ADVERB.search(lowered)))
@@ -235,8 +256,14 @@ class CheckResult:
         return bool(self.missing_numbers or self.missing_months)
 
 
-def check_claim(claim: str, evidence: str) -> CheckResult:
-    """Compare the claim's numbers, dates and names with ``evidence`` (the relied-on text)."""
+def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> CheckResult:
+    """Compare the claim's numbers, dates and names with ``evidence`` (the relied-on text).
+
+    Names are also looked for in ``retrieved`` (everything retrieved for the claim): a
+    document names a person in full once and by surname after, so the window the verifier
+    relied on may not hold the full name.  Numbers and dates must be in ``evidence`` itself:
+    another window's numbers are usually about something else.
+    """
     stated = _numbers_with_bounds(evidence)
     ev_numbers = {value for value, _ in stated}
     ev_bounds = {(value, op.rstrip("=")) for value, op in stated if op != "="}
@@ -246,7 +273,7 @@ def check_claim(claim: str, evidence: str) -> CheckResult:
         if not _satisfied(value, op, ev_numbers, ev_bounds)
     )
     missing_months = tuple(sorted(months(claim) - months(evidence)))
-    folded = _fold(evidence)
+    folded = _fold(f"{evidence} {retrieved}" if retrieved else evidence)
     ev_lower = folded.lower()
     ev_stems = {_stem(t) for t in content_tokens(folded)}
     missing_names = tuple(
@@ -254,7 +281,7 @@ def check_claim(claim: str, evidence: str) -> CheckResult:
             n
             for n in names(_fold(claim))
             # a name counts as present when all its words appear (word order and case may differ)
-            if n not in ev_lower and not all(_stem(w) in ev_stems for w in n.split())
+            if n not in ev_lower and not all({_stem(w), *_countries(w)} & ev_stems for w in n.split())
         )
     )
     return CheckResult(missing_numbers, missing_months, missing_names)
@@ -278,6 +305,14 @@ def _stem(word: str) -> str:
     (names drop their possessive ending, so the evidence's words must drop it too)."""
     word = _POSSESSIVE.sub("", word)
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _countries(word: str) -> tuple[str, ...]:
+    """What a demonym may name, by the commonest English forms: "russian" -> "russia",
+    "brazilian" -> "brazil"; nothing for other words."""
+    if len(word) < 6 or not word.endswith("an"):
+        return ()
+    return (word[:-1], word[:-3]) if word.endswith("ian") else (word[:-1],)
 
 
 def _fmt(n: float) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from guardrail.evidence import STOPWORDS
+from guardrail.checks import opens_sentence
 from guardrail.questions import SHORT_ANSWER_WORDS, as_statement
 from guardrail.report import Claim
 
@@ -32,6 +32,12 @@ _NON_CLAIM = re.compile(
     r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
     r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
     r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) )",
+    re.IGNORECASE,
+)
+# A discourse marker may precede the small talk: "In summary, I hope this helps!"
+_DISCOURSE = re.compile(
+    r"^(?:in (?:summary|short|conclusion|any case)|to (?:summarize|summarise|conclude|sum up)|overall|"
+    r"anyway|finally|again|so|ok(?:ay)?|well|all in all),?\s+",
     re.IGNORECASE,
 )
 _IMPERATIVE = re.compile(
@@ -220,7 +226,7 @@ class RuleBasedExtractor:
         if not body or not any(ch.isalnum() for ch in body):
             return False
         # a question, or a lead-in to a list ("Here are the key points:"), asserts nothing
-        if body.endswith(("?", ":")) or _NON_CLAIM.match(body) or _IMPERATIVE.match(body):
+        if body.endswith(("?", ":")) or _NON_CLAIM.match(_DISCOURSE.sub("", body)) or _IMPERATIVE.match(body):
             return False
         return whole or len(body.split()) >= self.min_words
 
@@ -289,7 +295,7 @@ def _leading_entity(sentence: str) -> str | None:
     # a sentence-initial function word ("Over 600 firefighters", "In Paris") starts no subject,
     # though "The" may start a name ("The Eiffel Tower")
     words = m.group().split() if m else []
-    function_word = bool(words) and words[0].lower() in STOPWORDS and (words[0] != "The" or len(words) == 1)
+    function_word = bool(words) and opens_sentence(words[0]) and (words[0] != "The" or len(words) == 1)
     if m and not _PRONOUN_START.match(m.group()) and not function_word:
         return m.group().strip()
     return None

@@ -92,10 +92,10 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
     contradiction = max((s.contradiction for s in scored if s.relevance >= relevant), default=0.0)
     relied_on = " ".join(dict.fromkeys(s.window.premise for s in sorted(scored, key=lambda s: -s.entailment)[:2]))
     checked = asserted or claim_text
-    checks = check_claim(checked, relied_on)
-    # Lexical support counts over every window looked at: an answer's words found anywhere
-    # in the retrieved evidence, even where the NLI model preferred another window.
+    # Lexical support and names count over every window looked at: an answer's words found
+    # anywhere in the retrieved evidence, even where the NLI model preferred another window.
     retrieved = " ".join(dict.fromkeys(s.window.premise for s in scored))
+    checks = check_claim(checked, relied_on, retrieved=retrieved)
     lexical = lexical_support(checked, retrieved)
     features = [_logit(best.entailment), contradiction, lexical,
                 float(checks.conflict), float(bool(checks.missing_names))]

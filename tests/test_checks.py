@@ -68,3 +68,30 @@ def test_lexical_support() -> None:
     assert lexical_support("Paris is the capital of France", "Paris is the capital of France.") == 1.0
     assert lexical_support("Bananas are blue", "The sky is grey.") == 0.0
     assert lexical_support("the of and", "anything") == 1.0  # no content words: nothing to miss
+
+
+def test_names_with_digits_titles_and_demonyms() -> None:
+    assert names("The Su-24 and an F-16 met.") == {"su-24", "f-16"}
+    assert not check_claim("A Russian Su-24 fell.", "Russia's Su-24 fell.").missing_names
+    assert not check_claim("The Brazilian team won.", "Brazil won.").missing_names
+    assert check_claim("He is a German politician.", "He is a French politician.").missing_names == ("german",)
+    # a title or role before a name is not part of what the evidence must repeat
+    assert names("President Obama met Prime Minister Boris Johnson.") == {"obama", "boris johnson"}
+    assert not check_claim("CEO Duncan Fraser praised him.", "Chief executive Duncan Fraser said so.").missing_names
+    assert check_claim("CEO Duncan Fraser praised him.", "Chief executive Jim Fraser said so.").missing_names
+
+
+def test_sentence_openers_after_punctuation_and_participles() -> None:
+    assert names("( Note: The figures are missing.)") == set()
+    assert names("Prior to 1990, she lived in Austin.") == {"austin"}
+    assert names("Accompanied by his wife Faryal, Khan spoke.") == {"faryal", "khan"}
+    assert names("He left. Born in Ohio, Smith moved.") == {"ohio", "smith"}
+    assert names("Sally Ride flew.") == {"sally ride"}  # "-ally" marks adverbs, not this name
+
+
+def test_names_may_be_found_in_everything_retrieved_numbers_not() -> None:
+    claim = "Paul Sheerin scored 12 goals."
+    window = "Sheerin scored 12 goals last season."
+    assert check_claim(claim, window).missing_names == ("paul sheerin",)
+    assert not check_claim(claim, window, retrieved="Paul Sheerin joined in 2010.").missing_names
+    assert check_claim("Sheerin scored 10 goals.", window, retrieved="He cost 10 million.").missing_numbers == ("10",)

@@ -34,7 +34,8 @@ def test_pronoun_is_resolved_to_the_previous_subject() -> None:
 
 def test_non_assertions_are_dropped() -> None:
     text = ("Hello! Great question. Is Paris in France? I think it is lovely. "
-            "I can't browse the web. Let me know if you need more. Paris is the capital of France.")
+            "I can't browse the web. Let me know if you need more. Paris is the capital of France. "
+            "In summary, I hope this helps!")
     assert [c.text for c in ex.extract(text)] == ["Paris is the capital of France."]
 
 
@@ -95,6 +96,9 @@ def test_pronoun_resolution_skips_determiners_expletives_and_function_words() ->
     assert "This decision was made by the council." in texts
     assert "Eugene was born in 1867." in texts  # a real pronoun still takes the last subject
     assert not any(t.startswith("Over ") and "born" in t for t in texts)
+    # a capitalised preposition or participle opening the sentence is no subject to resolve to
+    texts = [c.text for c in ex.extract("Prior to 1990, she was treasurer. She was defeated in 1994.")]
+    assert texts[1] == "She was defeated in 1994."
 
 
 def test_coordinated_words_are_not_split_into_clauses() -> None:

@@ -292,8 +292,8 @@ def _clean(text: str) -> str:
 
 def _leading_entity(sentence: str) -> str | None:
     m = _ENTITY.match(_clean(sentence))
-    # a sentence-initial function word ("Over 600 firefighters", "In Paris") starts no subject,
-    # though "The" may start a name ("The Eiffel Tower")
+    # a sentence-initial function word, opener or participle ("Over 600 firefighters", "In Paris",
+    # "Prior to ...", "Accompanied by ...") starts no subject, though "The" may ("The Eiffel Tower")
     words = m.group().split() if m else []
     function_word = bool(words) and opens_sentence(words[0]) and (words[0] != "The" or len(words) == 1)
     if m and not _PRONOUN_START.match(m.group()) and not function_word:

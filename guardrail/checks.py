@@ -259,10 +259,10 @@ class CheckResult:
 def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> CheckResult:
     """Compare the claim's numbers, dates and names with ``evidence`` (the relied-on text).
 
-    Names are also looked for in ``retrieved`` (everything retrieved for the claim): a
-    document names a person in full once and by surname after, so the window the verifier
-    relied on may not hold the full name.  Numbers and dates must be in ``evidence`` itself:
-    another window's numbers are usually about something else.
+    Names are looked for in ``retrieved`` instead when given (everything retrieved for the
+    claim, ``evidence`` included): a document names a person in full once and by surname
+    after, so the window the verifier relied on may not hold the full name.  Numbers and dates
+    must be in ``evidence`` itself: another window's numbers are usually about something else.
     """
     stated = _numbers_with_bounds(evidence)
     ev_numbers = {value for value, _ in stated}
@@ -273,7 +273,7 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
         if not _satisfied(value, op, ev_numbers, ev_bounds)
     )
     missing_months = tuple(sorted(months(claim) - months(evidence)))
-    folded = _fold(f"{evidence} {retrieved}" if retrieved else evidence)
+    folded = _fold(evidence if retrieved is None else retrieved)
     ev_lower = folded.lower()
     ev_stems = {_stem(t) for t in content_tokens(folded)}
     missing_names = tuple(

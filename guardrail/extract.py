@@ -6,7 +6,9 @@ code is skipped.  Each block is segmented by pysbd, every sentence is located in
 text (offsets are always exact), non-assertions are dropped, and compound sentences are split
 at a coordinating conjunction that starts a new verb phrase ("X was born in 1950 and died in
 2010" gives two claims, the second made self-contained by repeating the subject) or a new
-clause, never inside a coordinated noun phrase ("tropical and subtropical waters").
+clause, never inside a coordinated noun phrase ("tropical and subtropical waters").  What a
+sentence attributes to the source is the claim ("The passage states that X" gives X), and a
+leading pronoun takes the subject it most likely means, or stays as it is.
 """
 
 from __future__ import annotations
@@ -31,13 +33,31 @@ _NON_CLAIM = re.compile(
     r"here (?:is|are)|here's|let me|feel free|i hope|hope this|i think|i believe|i feel|in my opinion|"
     r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
     r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
-    r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) )",
+    r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) |"
+    r"(?:this|the above|my) (?:summary|response|answer)\b|the summary\b)",
     re.IGNORECASE,
 )
 # A discourse marker may precede the small talk: "In summary, I hope this helps!"
 _DISCOURSE = re.compile(
     r"^(?:in (?:summary|short|conclusion|any case)|to (?:summarize|summarise|conclude|sum up)|overall|"
     r"anyway|finally|again|so|ok(?:ay)?|well|all in all),?\s+",
+    re.IGNORECASE,
+)
+_SOURCE = r"(?:the|this|that) (?:passage|article|text|document|context|source|report|story|excerpt|paragraph)"
+# "The passage states that X", "According to the article, X", "It also mentions that X": the
+# claim is X; a claim about what the source says would be checked against that same source.
+_ATTRIBUTION = re.compile(
+    rf"^(?:(?:according to|as (?:stated|mentioned|noted|described|reported) in) {_SOURCE},\s+|"
+    rf"(?:{_SOURCE}|it) (?:also |further |then )?(?:states|says|mentions|notes|reports|explains|indicates|"
+    r"adds|clarifies|claims|confirms|reveals|highlights|suggests|emphasi[sz]es|points out|specifies) that\s+)",
+    re.IGNORECASE,
+)
+# "The passage describes Brad Wilk, who is a drummer": the claim is "Brad Wilk is a drummer"
+# ("about X, an actor, who was born ..." gives "X, an actor, was born ...").
+_ABOUT = re.compile(
+    rf"^{_SOURCE} (?:also )?(?:describes|discusses|is about|introduces|profiles|talks about|focuses on|"
+    r"(?:provides|gives) information (?:about|on)|tells the story of)\s+(?P<name>[^,;]{2,80}?)"
+    r"(?:,\s+(?:an?|the) [^;]{2,120}?,(?P<relative>\s+(?:who|which))|(?P<bare>,\s+(?:who|which)))\s+(?=[a-z])",
     re.IGNORECASE,
 )
 _IMPERATIVE = re.compile(
@@ -65,8 +85,14 @@ _PRONOUN_START = re.compile(
     r"^(?:He|She|They)\b|^(?:This|That)(?=\s+(?:is|was|has|had|will|would|can|could)\b)|"
     r"^It\b(?!(?:\s+is|\s+was|'s)\s+(?:not|also|possible|likely|unlikely|unclear|clear|important|said|"
     r"reported|believed|thought|expected|estimated|known|true|the first|the second|the last)\b)"
+    # nor a cleft: "It was after this win that he retired"
+    r"(?!\s+(?:is|was)\s+(?:only |not |just )?(?:after|before|during|in|on|at|because|when|until|then)\b"
+    r"[^,.]{0,60}?\s+that\b)"
 )
 _ENTITY = re.compile(r"\b(?:[A-Z][\w'’.-]*)(?:\s+(?:of|the|de|von|van|[A-Z][\w'’.-]*))*")
+# A title in quotes opening a sentence is its subject: '"Home for the Holidays" is a film'.
+_QUOTED_TITLE = re.compile(r'^(?:"[^"]{2,80}"|“[^”]{2,80}”)(?=\s)')
+_SHORT_NOUN = re.compile(r"(?:The|This|Its|His|Her|Their)(?:\s+[a-z][\w-]*){1,2}")
 _SUBJECT_VERB = re.compile(
     r"^(.{2,120}?)\s+(?:is|was|are|were|has|had|have|won|became|died|served|founded|wrote|"
     r"played|received|[a-z]+ed)\b"
@@ -204,7 +230,8 @@ class RuleBasedExtractor:
             sentence = text[s:e]
             if not self._is_assertion(sentence, whole=len(sentences) == 1):
                 continue
-            for c_start, c_end, claim_text in self._atomic(text, s, e):
+            s, body = _unwrap_attribution(sentence, s)
+            for c_start, c_end, claim_text in self._atomic(body, s):
                 clean = _clean(claim_text)
                 if question and len(sentences) == 1 and self._is_fragment(clean):
                     clean = as_statement(question, clean) or f"{question.strip()} {clean}"
@@ -212,7 +239,7 @@ class RuleBasedExtractor:
                 if pronoun and previous_entity:
                     clean = previous_entity + clean[pronoun.end():]
                 claims.append(Claim(text=clean, start=c_start, end=c_end))
-            entity = _leading_entity(sentence)
+            entity = _leading_entity(body)
             if entity:
                 previous_entity = entity
         return claims
@@ -230,10 +257,9 @@ class RuleBasedExtractor:
             return False
         return whole or len(body.split()) >= self.min_words
 
-    def _atomic(self, text: str, start: int, end: int) -> list[tuple[int, int, str]]:
-        sentence = text[start:end]
+    def _atomic(self, sentence: str, start: int) -> list[tuple[int, int, str]]:
         if not self.split_compounds:
-            return [(start, end, sentence)]
+            return [(start, start + len(sentence), sentence)]
         parts: list[tuple[int, int]] = []
         last = 0
         for m in _SPLIT.finditer(sentence):
@@ -249,7 +275,7 @@ class RuleBasedExtractor:
             parts.append((last, m.start()))
             last = m.end()
         if not parts:
-            return [(start, end, sentence)]
+            return [(start, start + len(sentence), sentence)]
         parts.append((last, len(sentence)))
         # The subject to repeat comes from the first part only (a verb the pattern misses,
         # "weighs", must not pull the next part's words into it), else its leading name.
@@ -265,10 +291,29 @@ class RuleBasedExtractor:
             claim_text = piece
             if i > 0 and subject and _VERB_START.match(piece):
                 claim_text = f"{subject} {piece}"
+            elif i > 0 and subject and (referent := _clause_referent(piece, subject)):
+                claim_text = subject + piece[referent:]
             if not claim_text.endswith((".", "!")):
                 claim_text += "."
             out.append((start + a, start + a + len(piece), claim_text))
         return out
+
+
+def _clause_referent(piece: str, subject: str) -> int:
+    """Where a leading "he"/"she"/"it" ends if it refers to the first clause's subject, else 0.
+
+    "Paris is the capital, and it has 2.1 million residents".  Only a plain subject counts:
+    a name for "he"/"she", a name or a short "the ..." for "it"; in "Nicklaus' achievement was
+    praised, but he ..." or "The identification of the whale was hard, but it ..." the pronoun
+    means something else, and "they" may be anyone.
+    """
+    word = piece.split(maxsplit=1)[0]
+    pronoun = _PRONOUN_START.match(piece[0].upper() + piece[1:])  # no expletive or cleft "it"
+    if not pronoun or word not in ("he", "she", "it"):
+        return 0
+    if _ENTITY.fullmatch(subject) or (word == "it" and _SHORT_NOUN.fullmatch(subject)):
+        return pronoun.end()
+    return 0
 
 
 def _has_verb(text: str) -> bool:
@@ -290,7 +335,28 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def _unwrap_attribution(sentence: str, start: int) -> tuple[int, str]:
+    """The sentence without a "the passage says that" wrapper, and where the rest starts.
+
+    "The passage describes X, who is ..." keeps X and blanks ", who" (blanked, not deleted,
+    so offsets stay exact; ``_clean`` folds the spaces), leaving "X is ...".
+    """
+    m = _ATTRIBUTION.match(sentence)
+    if m:  # "... that he was born" gives "He was born" (the same length: offsets hold)
+        rest = sentence[m.end():]
+        return start + m.end(), rest[:1].upper() + rest[1:]
+    m = _ABOUT.match(sentence)
+    if m:
+        a, b = m.span("relative" if m.group("relative") else "bare")
+        blanked = sentence[:a] + " " * (b - a) + sentence[b:]
+        return start + m.start("name"), blanked[m.start("name"):]
+    return start, sentence
+
+
 def _leading_entity(sentence: str) -> str | None:
+    title = _QUOTED_TITLE.match(_clean(sentence))
+    if title:
+        return title.group()
     m = _ENTITY.match(_clean(sentence))
     # a sentence-initial function word, opener or participle ("Over 600 firefighters", "In Paris",
     # "Prior to ...", "Accompanied by ...") starts no subject, though "The" may ("The Eiffel Tower")

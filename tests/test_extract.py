@@ -32,6 +32,62 @@ def test_pronoun_is_resolved_to_the_previous_subject() -> None:
     assert claims[1].text == "The Eiffel Tower was completed in 1889."
 
 
+def test_pronoun_after_a_conjunction_takes_the_clause_subject() -> None:
+    text = "Paris is the capital of France, and it has 2.1 million residents."
+    claims = ex.extract(text)
+    assert [c.text for c in claims] == ["Paris is the capital of France.", "Paris has 2.1 million residents."]
+    assert text[claims[1].start:claims[1].end] == "it has 2.1 million residents."
+    assert ex.extract("Marie Curie won two Nobel Prizes; she was born in Warsaw.")[1].text == (
+        "Marie Curie was born in Warsaw.")
+    assert ex.extract("The plant exploded, and it was closed in 2015.")[1].text == "The plant was closed in 2015."
+    # the pronoun means something other than a subject that is no plain name or short noun
+    assert ex.extract("Nicklaus' achievement was praised, but he was outshone by Villegas.")[1].text == (
+        "he was outshone by Villegas.")
+    assert ex.extract("The identification of the whale was hard, but it was confirmed by DNA.")[1].text == (
+        "it was confirmed by DNA.")
+    # an expletive or cleft "it" has no referent, and "they" may be anyone
+    assert ex.extract("Mr Mole won the race, and it was after this win that he retired.")[1].text == (
+        "it was after this win that he retired.")
+    assert ex.extract("The plant was closed, but it is not clear why.")[1].text == "it is not clear why."
+    assert ex.extract("Curie studied physics, while they studied chemistry.")[1].text == "they studied chemistry."
+    # a pronoun subject is passed on to the previous sentence's subject
+    texts = [c.text for c in ex.extract("Marie Curie was a physicist. She won a prize, and she lived in Paris.")]
+    assert texts[1:] == ["Marie Curie won a prize.", "Marie Curie lived in Paris."]
+
+
+def test_what_the_source_says_is_the_claim() -> None:
+    text = ("The passage describes Brad Wilk, who is the drummer of Rage Against the Machine. "
+            "It also mentions that he joined Greta in 1990. "
+            "According to the article, the Su-24 was shot down on 24 November.")
+    claims = ex.extract(text)
+    assert [c.text for c in claims] == [
+        "Brad Wilk is the drummer of Rage Against the Machine.",
+        "Brad Wilk joined Greta in 1990.",
+        "The Su-24 was shot down on 24 November."]
+    assert [text[c.start:c.end] for c in claims] == [
+        "Brad Wilk, who is the drummer of Rage Against the Machine.",
+        "he joined Greta in 1990.",
+        "the Su-24 was shot down on 24 November."]
+    appositive = ("The passage provides information about Albert Brooks, an American actor, author, and comedian, "
+                  "who was born in 1947. It mentions that he was in the film Finding Dory.")
+    assert [c.text for c in ex.extract(appositive)] == [
+        "Albert Brooks, an American actor, author, and comedian, was born in 1947.",
+        "Albert Brooks was in the film Finding Dory."]
+    # a topic that is no sentence stays as it was
+    topic = "The passage discusses the appointment of Paul Sheerin as manager, replacing Neil Cooper."
+    assert ex.extract(topic)[0].text == topic
+    # sentences about the summary itself are no claims
+    assert ex.extract("This summary covers the core facts. The summary focuses on the main points.") == []
+    # what the answer says about its sources is checked: it may be made up
+    assert ex.extract("This information was added in the prompt but is not in the passage.") != []
+    assert ex.extract("The answer is Paris, the capital of France.") != []
+
+
+def test_a_quoted_title_is_the_subject_a_pronoun_refers_to() -> None:
+    claims = ex.extract('"Home for the Holidays" is a 1972 horror film. It premiered on ABC in 1972.')
+    assert claims[1].text == '"Home for the Holidays" premiered on ABC in 1972.'
+
+
 def test_non_assertions_are_dropped() -> None:
     text = ("Hello! Great question. Is Paris in France? I think it is lovely. "
             "I can't browse the web. Let me know if you need more. Paris is the capital of France. "
@@ -94,6 +150,7 @@ def test_pronoun_resolution_skips_determiners_expletives_and_function_words() ->
     texts = [c.text for c in ex.extract(text)]
     assert "It is not the first time the plant burned." in texts
     assert "This decision was made by the council." in texts
+    assert ex.extract("Mole won the race. It was after this win that he retired.")[1].text.startswith("It was after")
     assert "Eugene was born in 1867." in texts  # a real pronoun still takes the last subject
     assert not any(t.startswith("Over ") and "born" in t for t in texts)
     # a capitalised preposition or participle opening the sentence is no subject to resolve to

@@ -217,14 +217,20 @@ def names(text: str) -> set[str]:
     out: set[str] = set()
     for m in _NAME.finditer(text):
         words = [_POSSESSIVE.sub("", w) for w in m.group().split() if w not in _SENTENCE_WORDS]
-        before = text[: m.start()].rstrip(_LEAD_IN)
-        if words and (not before or before.endswith((".", "!", "?", ":"))) and opens_sentence(words[0]):
+        if words and _at_sentence_start(text, m.start()) and opens_sentence(words[0]):
             words = words[1:]
         while len(words) > 1 and words[0].lower().rstrip(".") in _TITLES:
             words = words[1:]
         if words:
             out.add(" ".join(words).lower())
     return out
+
+
+def _at_sentence_start(text: str, pos: int) -> bool:
+    # walks back over the lead-in only: slicing the whole prefix per name is quadratic
+    while pos > 0 and text[pos - 1] in _LEAD_IN:
+        pos -= 1
+    return pos == 0 or text[pos - 1] in ".!?:"
 
 
 def opens_sentence(word: str) -> bool:

@@ -17,7 +17,7 @@ import numpy as np
 
 from guardrail.citations import find_citations, strip_markers
 from guardrail.config import Settings
-from guardrail.evidence import Window, as_passages, rank_windows, windows
+from guardrail.evidence import Selection, Window, as_passages, candidates, rank_windows, sentence_units, windows
 from guardrail.exceptions import BlockedResponse, GuardrailError, InputError, VerificationError
 from guardrail.extract import RuleBasedExtractor
 from guardrail.nli import EMBEDDED_VERIFIER, load_nli
@@ -38,7 +38,7 @@ class _Job:
     question: str | None
     passages: list[Passage]
     claims: list[Claim] = field(default_factory=list)
-    candidates: list[list[tuple[Window, float]]] = field(default_factory=list)
+    candidates: list[list[tuple[Window | Selection, float]]] = field(default_factory=list)
     citations: list[tuple[str, int, int, Passage | None]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
@@ -223,10 +223,13 @@ class Guardrail:
         s = self.settings
         shared = [w for p in job.passages
                   for w in windows(p, sentences=s.window_sentences, stride=s.window_stride)]
+        shared_units = [u for p in job.passages for u in sentence_units(p)]
         for i, claim in enumerate(job.claims[: s.max_claims]):
-            own = [w for p in (extra[i] if i < len(extra) else [])
-                   for w in windows(p, sentences=s.window_sentences, stride=s.window_stride)]
-            job.candidates.append(rank_windows(claim.text, shared + own, s.top_k))
+            retrieved = extra[i] if i < len(extra) else []
+            own = [w for p in retrieved for w in windows(p, sentences=s.window_sentences, stride=s.window_stride)]
+            units = shared_units + [u for p in retrieved for u in sentence_units(p)]
+            job.candidates.append(candidates(claim.text, shared + own, units, top_k=s.top_k,
+                                             sentences=s.window_sentences))
         if job.passages:
             sentences = RuleBasedExtractor().sentences(job.answer) if "[" in job.answer else []
             job.citations = find_citations(job.answer, sentences, job.passages) if sentences else []

@@ -2,7 +2,9 @@
 
 Long evidence is never truncated: each passage is cut into windows of a few sentences (a
 sentence too long for the verifier is cut into overlapping word chunks), every window keeps
-its offsets into the passage, and each claim is verified against its best-ranked windows.
+its offsets into the passage, and each claim is verified against its best-ranked windows,
+plus a selection of the sentences most about it from across the context (read together, in
+document order), for claims whose support is spread over sentences no window holds at once.
 Ranking is lexical (IDF-weighted overlap with the claim), which is cheap enough to run over
 thousands of passages per check and keeps the NLI model for the few windows that matter.
 """
@@ -234,6 +236,58 @@ def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans) if spans else ((0, len(text)),)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Sentences picked for one claim from across the context, read as one premise in document
+    order.  "born in 1934" in one paragraph and "in Leeds" in another support a claim that no
+    window of consecutive sentences holds (multi-hop answers, claims summing up a page); and
+    the one sentence about the claim, read without the window's other sentences, is what a
+    small verifier judges best."""
+
+    parts: tuple[Window, ...]
+
+    @property
+    def premise(self) -> str:
+        # a passage's title once, before its first part, as a window would have it
+        seen: set[int] = set()
+        texts = []
+        for w in self.parts:
+            texts.append(w.text.strip() if id(w.passage) in seen else w.premise.strip())
+            seen.add(id(w.passage))
+        return " ".join(texts)
+
+
+def sentence_units(passage: Passage, *, max_chars: int = 700) -> list[Window]:
+    """The passage as sentences (a sentence over ``max_chars`` as overlapping word chunks)."""
+    text = passage.text
+    return [Window(passage, a, b) for s, e in _sentence_spans(text)
+            for a, b in (_chunks(text, s, e, max_chars) if e - s > max_chars else [(s, e)])]
+
+
+def select_sentences(claim: str, units: Sequence[Window], n: int, *, max_chars: int = 700) -> Selection | None:
+    """Up to ``n`` sentence units most about ``claim`` (ranked as windows are, so those with
+    under half the best one's overlap are left out), as many as fit in ``max_chars``; None when
+    no unit shares a word with the claim or the pick is a whole passage one window holds."""
+    picked: list[Window] = []
+    size = 0
+    for w, relevance in rank_windows(claim, units, n):
+        if relevance <= 0:
+            break
+        if size + len(w.text) > max_chars:
+            continue
+        picked.append(w)
+        size += len(w.text) + 1
+    if not picked:
+        return None
+    first = units[0].passage
+    if len(picked) == len(units) and len(first.text) <= max_chars and all(u.passage is first for u in units):
+        return None  # the whole of a passage that one window holds
+    order: dict[int, int] = {}
+    for w in units:
+        order.setdefault(id(w.passage), len(order))
+    return Selection(tuple(sorted(picked, key=lambda w: (order[id(w.passage)], w.start))))
+
+
 def windows(passage: Passage, *, sentences: int = 3, stride: int = 2, max_chars: int = 700) -> list[Window]:
     """Cut a passage into overlapping windows of ``sentences`` sentences, each at most
     ``max_chars`` long (longer sentences are cut into overlapping word chunks)."""
@@ -300,3 +354,13 @@ def rank_windows(claim: str, candidates: Sequence[Window], k: int) -> list[tuple
     # dropping them keeps NLI work near one or two windows per claim on typical RAG context.
     floor = 0.5 * scored[0][1]
     return [x for x in scored[:k] if x[1] >= floor]
+
+
+def candidates(claim: str, context_windows: Sequence[Window], units: Sequence[Window], *, top_k: int,
+               sentences: int) -> list[tuple[Window | Selection, float]]:
+    """What a claim is verified against, with relevance: its ``top_k`` best-ranked windows and,
+    when there is one, the selection of its ``sentences`` most relevant sentence ``units``."""
+    ranked: list[tuple[Window | Selection, float]] = [*rank_windows(claim, context_windows, top_k)]
+    if ranked and (picked := select_sentences(claim, units, sentences)):
+        ranked.append((picked, ranked[0][1]))
+    return ranked

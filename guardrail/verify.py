@@ -1,8 +1,9 @@
 """From NLI probabilities and extra checks to a verdict per claim.
 
-Each claim is scored against its best evidence windows.  The support score is a logistic
-combination of: the best window's entailment, the contradiction of the most relevant windows,
-lexical support, and whether numbers/dates/names of the claim are missing from the evidence.
+Each claim is scored against its best evidence windows and its selection of sentences
+(``evidence.candidates``).  The support score is a logistic combination of: the best window's
+entailment, the contradiction of the most relevant windows, lexical support, and whether
+numbers/dates/names of the claim are missing from the evidence.
 Its weights are fitted on the verifier's validation split (``training/calibrate_verifier.py``)
 and shipped as ``calibration.json`` beside the model; the defaults below are used otherwise.
 """
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from guardrail.checks import check_claim, lexical_support
-from guardrail.evidence import Window
+from guardrail.evidence import Selection, Window
 from guardrail.report import Claim, ClaimResult, Evidence, Verdict
 
 FEATURES = ("entail_logit", "contradiction", "lexical", "number_missing", "name_missing")
@@ -69,7 +70,7 @@ def _logit(p: float) -> float:
 class Scored:
     """NLI probabilities of one claim (or claim chunk) against one window."""
 
-    window: Window
+    window: Window | Selection
     relevance: float
     entailment: float
     contradiction: float
@@ -119,14 +120,15 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
         verdict = "unsupported"
     ranked = sorted(scored, key=lambda s: (-s.entailment, -s.relevance))
     seen: set[tuple[str, int]] = set()
-    evidence = []
-    for s in ranked:
-        key = (s.window.passage.id, s.window.start)
-        if key in seen:
+    evidence: list[Evidence] = []
+    # a selection of sentences is quoted sentence by sentence, each with the selection's
+    # probabilities: together they are what the verifier read
+    quoted = ((w, s) for s in ranked for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,)))
+    for w, s in quoted:
+        if (w.passage.id, w.start) in seen:
             continue
-        seen.add(key)
-        evidence.append(Evidence(s.window.passage, s.window.text, s.window.start, s.window.end,
-                                 round(s.entailment, 4), round(s.contradiction, 4)))
+        seen.add((w.passage.id, w.start))
+        evidence.append(Evidence(w.passage, w.text, w.start, w.end, round(s.entailment, 4), round(s.contradiction, 4)))
         if len(evidence) == 3:
             break
     return ClaimResult(claim, verdict, round(score, 4), tuple(evidence), issues)

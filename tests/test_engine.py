@@ -45,6 +45,18 @@ def test_wrong_claim_is_flagged_with_issues(guard: Guardrail) -> None:
     assert any("1901" in issue for issue in report.claims[0].issues)
 
 
+def test_support_spread_over_distant_sentences_is_read_together(guard: Guardrail) -> None:
+    filler = " ".join(f"The orchestra toured city number {i} during the spring season." for i in range(14))
+    context = f"Joan Hartley was born in 1934 in Vienna. {filler} Hartley's first opera premiered in Leeds in 1961."
+    right = guard.verify("Joan Hartley, born in 1934, saw her first opera premiered in Leeds.", context=[context])
+    assert right.verdict == "supported", right
+    # no window of consecutive sentences holds both facts: the evidence is the two sentences, quoted apart
+    assert [context[e.start:e.end] for e in right.evidence[:2]] == [
+        "Joan Hartley was born in 1934 in Vienna.", "Hartley's first opera premiered in Leeds in 1961."]
+    wrong = guard.verify("Joan Hartley was born in 1934 and her first opera premiered in York.", context=[context])
+    assert wrong.verdict != "supported" and "name 'york' is not in the evidence" in wrong.issues
+
+
 def test_off_topic_evidence_gives_unsupported_not_contradicted(guard: Guardrail) -> None:
     report = guard.check("The Halcyra H2 robot vacuum weighs 3.4 kg.", context=CURIE_CONTEXT)
     assert [c.verdict for c in report.claims] == ["unsupported"]

@@ -4,7 +4,7 @@ import pytest
 from langchain_core.documents import Document
 
 from guardrail import Passage, as_passages
-from guardrail.evidence import rank_windows, windows
+from guardrail.evidence import Selection, candidates, rank_windows, select_sentences, sentence_units, windows
 
 
 def test_as_passages_accepts_every_shape() -> None:
@@ -63,3 +63,48 @@ def test_window_premise_carries_the_passage_title() -> None:
     assert titled[-1].premise == f"Apollo 11: {titled[-1].text}"
     assert titled[0].premise == titled[0].text  # already starts with its title
     assert all(w.premise == w.text for w in windows(Passage(text, "b")))
+
+
+SPREAD = Passage(
+    "Joan Hartley was born in 1934. She studied music in Vienna. The weather there was mild that year. "
+    "Her first opera premiered in Leeds. Leeds has a large railway station.",
+    "bio",
+    title="Joan Hartley",
+)
+
+
+def test_selection_reads_the_sentences_about_the_claim_in_document_order() -> None:
+    units = sentence_units(SPREAD)
+    assert [u.text for u in units][:2] == ["Joan Hartley was born in 1934.", "She studied music in Vienna."]
+    picked = select_sentences("Joan Hartley's first opera premiered in Leeds in 1934.", units, 2)
+    assert isinstance(picked, Selection)
+    assert [w.text for w in picked.parts] == ["Joan Hartley was born in 1934.", "Her first opera premiered in Leeds."]
+    # the title once, as a window would carry it, then the sentences as the passage has them
+    assert picked.premise == "Joan Hartley was born in 1934. Her first opera premiered in Leeds."
+    titled = Passage("She was born in 1934. She sang. It rained. She moved to Leeds.", "t", title="Joan Hartley")
+    both = select_sentences("Joan Hartley was born in 1934 and moved to Leeds.", sentence_units(titled), 2)
+    assert both is not None and both.premise == "Joan Hartley: She was born in 1934. She moved to Leeds."
+
+
+def test_no_selection_when_a_window_already_holds_the_context() -> None:
+    short = Passage("Paris is the capital of France. It is on the Seine.", "p")
+    assert select_sentences("France has its capital on the Seine.", sentence_units(short), 3) is None
+    # the one sentence about the claim, without the rest of its window
+    alone = select_sentences("The Seine is a river.", sentence_units(short), 3)
+    assert alone is not None and alone.premise == "It is on the Seine."
+    assert select_sentences("Zurich is in Switzerland.", sentence_units(SPREAD), 2) is None  # nothing about it
+    claim = "Joan Hartley was born in 1934 and her first opera premiered in Leeds."
+    ranked = candidates(claim, windows(SPREAD), sentence_units(SPREAD), top_k=4, sentences=3)
+    assert isinstance(ranked[-1][0], Selection) and ranked[-1][1] == ranked[0][1]
+    assert all(len(w.text) <= 700 for w in ranked[-1][0].parts)
+
+
+def test_selection_spans_passages_and_stays_within_a_window_size() -> None:
+    first = Passage("Ada Lovelace wrote the first program. " + "Filler sentence here. " * 5, "a")
+    second = Passage("Lovelace worked with Charles Babbage. " + "More filler text. " * 5, "b")
+    picked = select_sentences("Ada Lovelace wrote the first program with Charles Babbage.",
+                              sentence_units(first) + sentence_units(second), 3)
+    assert picked is not None and [w.passage.id for w in picked.parts] == ["a", "b"]
+    long_units = sentence_units(Passage(("Lovelace wrote notes on the engine. " * 12 + "X. ") * 3, "l"))
+    capped = select_sentences("Lovelace wrote notes on the engine.", long_units, 3, max_chars=100)
+    assert capped is not None and sum(len(w.text) for w in capped.parts) <= 100

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guardrail.evidence import Window
+from guardrail.evidence import Selection, Window
 from guardrail.report import Claim, Passage
 from guardrail.verify import FEATURES, Calibration, Scored, claim_features, decide, merge_chunks
 
@@ -72,3 +72,12 @@ def test_short_answers_use_their_own_weights(tmp_path: Path) -> None:
     evidence = [Scored(Window(Passage("Paris is the capital of France.", "p"), 0, 31), 1.0, 0.5, 0.0)]
     assert decide(claim, evidence, cal, 0.5, 0.5).score == 0.5  # sentence weights: logit(0.5) = 0
     assert decide(claim, evidence, cal, 0.5, 0.5, asserted="Paris").score > 0.85  # lexical 1.0 * 2
+
+
+def test_a_selection_is_quoted_sentence_by_sentence() -> None:
+    first, second = Window(EVIDENCE, 0, 48), Window(EVIDENCE, 49, len(EVIDENCE.text))
+    picked = Scored(Selection((first, second)), 1.0, 0.97, 0.01)
+    result = decide(Claim("The terminal in Whitehorse handled 294,000 passengers in 2012.", 0, 61),
+                    [picked, *scored(0.4)], Calibration(), 0.5, 0.5)
+    assert [(e.start, e.end, e.entailment) for e in result.evidence] == [(0, 48, 0.97), (49, 77, 0.97)]
+    assert all(EVIDENCE.text[e.start:e.end] == e.quote for e in result.evidence)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_negatives import augment, extrinsic, question_answers  # noqa: E402
 from train_verifier import read_jsonl, write_manifest  # noqa: E402
 
-from guardrail.evidence import Passage, rank_windows, windows  # noqa: E402
+from guardrail.evidence import Passage, candidates, sentence_units, windows  # noqa: E402
 from guardrail.nli import EmbeddedNLI  # noqa: E402
 from guardrail.verify import FEATURES, Scored, claim_features  # noqa: E402
 
@@ -45,7 +45,8 @@ DOCUMENT_SOURCES = frozenset({"vitaminc", "new_protocols", "fm2", "wice_partial"
 def features_for(nli: EmbeddedNLI, rows: list[dict[str, str]], top_k: int = 4) -> np.ndarray:
     pairs, spans, cands = [], [], []
     for r in rows:
-        ranked = rank_windows(r["hypothesis"], windows(Passage(r["premise"], "p")), top_k)
+        passage = Passage(r["premise"], "p")
+        ranked = candidates(r["hypothesis"], windows(passage), sentence_units(passage), top_k=top_k, sentences=3)
         spans.append((len(pairs), len(pairs) + len(ranked)))
         cands.append(ranked)
         pairs.extend((w.premise, r["hypothesis"]) for w, _ in ranked)

@@ -260,8 +260,7 @@ class Selection:
 def sentence_units(passage: Passage, *, max_chars: int = 700) -> list[Window]:
     """The passage as sentences (a sentence over ``max_chars`` as overlapping word chunks)."""
     text = passage.text
-    return [Window(passage, a, b) for s, e in _sentence_spans(text)
-            for a, b in (_chunks(text, s, e, max_chars) if e - s > max_chars else [(s, e)])]
+    return [Window(passage, a, b) for s, e in _sentence_spans(text) for a, b in _chunks(text, s, e, max_chars)]
 
 
 def select_sentences(claim: str, units: Sequence[Window], n: int, *, max_chars: int = 700) -> Selection | None:
@@ -304,7 +303,7 @@ def windows(passage: Passage, *, sentences: int = 3, stride: int = 2, max_chars:
             runs.append((s, e))
     units: list[tuple[int, int]] = []
     for s, e in runs:
-        units.extend(_chunks(text, s, e, max_chars) if e - s > max_chars else [(s, e)])
+        units.extend(_chunks(text, s, e, max_chars))
     out: list[Window] = []
     i = 0
     while i < len(units):
@@ -319,7 +318,7 @@ def windows(passage: Passage, *, sentences: int = 3, stride: int = 2, max_chars:
 
 
 def _chunks(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
-    """Word-boundary chunks of text[start:end] overlapping by a third."""
+    """Word-boundary chunks of text[start:end] overlapping by a third; the span itself when it fits."""
     out: list[tuple[int, int]] = []
     step = max_chars * 2 // 3
     pos = start

@@ -19,6 +19,7 @@ from functools import lru_cache
 from guardrail.checks import opens_sentence
 from guardrail.questions import SHORT_ANSWER_WORDS, as_statement
 from guardrail.report import Claim
+from guardrail.verbs import IRREGULAR_PAST
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
@@ -34,7 +35,7 @@ _NON_CLAIM = re.compile(
     r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
     r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
     r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) |"
-    r"(?:this|the above|my) (?:summary|response|answer)\b|the summary\b)",
+    r"(?:this|the above|my) (?:summary|response|answer)|the summary)\b",
     re.IGNORECASE,
 )
 # A discourse marker may precede the small talk: "In summary, I hope this helps!"
@@ -75,7 +76,7 @@ _VERB_START = re.compile(
 # it only means something together with the question it answers.
 _FINITE_VERB = re.compile(
     r"\b(?:is|was|are|were|be|been|has|had|have|do|does|did|will|would|can|could|may|might|"
-    r"should|shall|must|[a-z]{3,}ed)\b"
+    rf"should|shall|must|[a-z]{{3,}}ed|{'|'.join(sorted(IRREGULAR_PAST))})\b"
 )
 _SPLIT = re.compile(r",?\s+(?:and|but|while|whereas)\s+|;\s+")
 # Pronouns worth resolving to the previous sentence's subject.  "This"/"That" only when a verb

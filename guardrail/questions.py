@@ -3,15 +3,19 @@
 "Paris" answers "What is the capital of France?"; what it claims is "The capital of France is
 Paris".  NLI models are trained on statements, so the claim is verified in that form.  The
 rules cover the question shapes that can be restated without parsing: a wh-phrase in place
-("... was born in what year?"), "What is X?", a subject question ("Who wrote X?", "Which band
-was founded first?"), "Where/When is X located/born?" and yes/no questions ("Are X and Y both
-directors?" -> "X and Y are both directors", with "not" for "no").  Anything else returns
-``None`` and the caller falls back to "question answer".
+("... was born in what year?", "... plays its home matches where?"), "What is X?", a subject
+question ("Who wrote X?", "Which band was founded first?"), "Where/When is X located/born?",
+questions with do-support ("What sport did Jack Sock play?" -> "Jack Sock played tennis", for
+the verbs ``verbs.py`` knows) and yes/no questions ("Are X and Y both directors?" -> "X and Y are
+both directors", with "not" for "no").  Anything else returns ``None`` and the caller falls back
+to "question answer".
 """
 
 from __future__ import annotations
 
 import re
+
+from guardrail.verbs import is_base_verb, past, third_person
 
 _AUX = {"is", "was", "are", "were", "has", "had", "have", "did", "does", "do", "can", "could",
         "will", "would", "should", "may", "might"}
@@ -20,11 +24,17 @@ _DO = {"did", "does", "do"}
 _DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "his", "her", "its", "their"}
 # a wh-phrase inside the question: "in what year", "which former member of ...", "how many"
 _IN_PLACE = re.compile(r"\b(?:how (?:many|much)|what|which)\b", re.IGNORECASE)
-_CLAUSE = re.compile(r"^(?P<lead>.*?(?:,|;|\bbut|\band))\s+(?P<rest>(?:what|which|who)\b.*)$", re.IGNORECASE)
+_CLAUSE = re.compile(r"^(?P<lead>.*?(?:,|;|\bbut|\band))\s+(?P<rest>(?:what|which|who|when|where)\b.*)$",
+                     re.IGNORECASE)
+_TRAILING = re.compile(r"\s(?P<wh>who|whom|where|when)$", re.IGNORECASE)
 _LOCATIVE = {"located", "based", "situated", "headquartered", "born", "buried", "held", "filmed",
              "founded", "formed", "built", "made", "released", "published", "set", "established"}
 _YES_NO = {"yes", "no"}
 _PREPOSITIONS = {"in", "on", "at", "from", "for", "by", "of"}
+_STRANDED = _PREPOSITIONS | {"to", "with", "into", "about", "as"}  # "What label did X sign with"
+_TIME_NOUNS = {"year", "month", "decade", "century", "date", "day", "season"}
+_PLACE_NOUNS = {"city", "country", "state", "town", "county", "province", "region", "place",
+                "location", "village", "island", "continent", "stadium", "venue", "arena"}
 SHORT_ANSWER_WORDS = 10  # a verbless answer up to this long is a fragment of a sentence, not one
 
 
@@ -43,16 +53,30 @@ def as_statement(question: str, answer: str) -> str | None:
             first in _PREPOSITIONS and len(words) > 1
             and words[1].lower() in {"what", "which", "whom"}):
         return _fronted(words, a)
+    trailing = _TRAILING.search(q)  # "... plays its home matches where?", "..., and who?"
+    if trailing:
+        wh = trailing["wh"].lower()
+        preposition = "" if wh in {"who", "whom"} else "on" if wh == "when" and _has_day(a) else "in"
+        return _sentence(" ".join([q[: trailing.start()], preposition, a]))
+    m = _asked(q)
     clause = _CLAUSE.match(q)  # "X is a ferry, but what is the population of Orient?"
-    if clause and not _IN_PLACE.search(clause["lead"]):
+    # the clause's wh-word asks the question unless another wh-phrase does, in the lead or after
+    # it, which makes the clause's "who" a relative one ("..., who play in X, in which country?")
+    if clause and (m is None or m.start() == clause.start("rest")):
         restated = _fronted(clause["rest"].split(), a)
         if restated and restated.split()[0].lower() in _DETERMINERS:
             restated = restated[0].lower() + restated[1:]
         return f"{clause['lead']} {restated}" if restated else None
-    m = _IN_PLACE.search(q)
-    if m is None:
-        return None
-    return _sentence(_in_place(q, m, a))
+    return _sentence(_in_place(q, m, a)) if m else None
+
+
+def _asked(q: str) -> re.Match[str] | None:
+    """The wh-phrase a question asks with, passing over relative pronouns ("which is shared")."""
+    for m in _IN_PLACE.finditer(q):
+        following = q[m.end():].split()
+        if not following or following[0].lower() not in _AUX:
+            return m
+    return None
 
 
 def _in_place(q: str, m: re.Match[str], a: str) -> str:
@@ -71,30 +95,28 @@ def _fronted(words: list[str], a: str) -> str | None:
     if words[0].lower() in _PREPOSITIONS:
         lead, words = words[0].lower(), words[1:]
     wh, rest = words[0].lower(), words[1:]
-    if wh == "how" and len(rest) > 3 and rest[0].lower() in {"many", "much"} and rest[-1].lower() == "have":
+    if wh == "how" and len(rest) > 2 and rest[0].lower() in {"many", "much"}:
         # "How many moons does Mars have" -> "Mars has two moons"
-        for i, word in enumerate(rest[1:], start=1):
-            if word.lower() in _DO:
-                has = {"did": "had", "does": "has", "do": "have"}[word.lower()]
-                return _sentence(" ".join([*rest[i + 1:-1], has, a, *rest[1:i]]))
-    if not rest or wh == "how":  # "how many X did Y make": the object's place is unknown
+        at = next((i for i, word in enumerate(rest) if word.lower() in _DO), None)
+        return None if at is None else _do_question(wh, rest[:at], rest[at].lower(), rest[at + 1:], lead, a)
+    if not rest or wh == "how":
         return None
+    if rest[0].lower() in _DO and wh in {"where", "when", "who", "whom"}:
+        return _do_question(wh, [], rest[0].lower(), rest[1:], lead, a)  # "When did X die"
     if wh in {"where", "when"}:
         if rest[0].lower() not in _BE or len(rest) < 2:
             return None
         preposition = "in" if wh == "where" or not _has_day(a) else "on"
         return _be_question(rest[0].lower(), rest[1:], preposition, a)
     if wh in {"who", "whom"}:
-        if rest[0].lower() in _DO:
-            return None
         if rest[0].lower() in _BE and len(rest) > 1 and _starts_subject(rest[1]):
             return _sentence(f"{a} {rest[0].lower()} {' '.join(rest[1:])}")  # "Who is the author of X"
         return _sentence(f"{a} {' '.join(rest)}")  # "Who wrote X"
     # what / which (+ noun phrase), then a verb
     for i, word in enumerate(rest):
         w = word.lower()
-        if w in _DO:
-            return None  # "What country does X come from": the object's place is unknown
+        if w in _DO:  # "What sport did Jack Sock play"
+            return _do_question(wh, rest[:i], w, rest[i + 1:], lead, a)
         if w in _BE and i + 1 < len(rest) and _starts_subject(rest[i + 1]):
             if i == 0 and not lead:  # "What is the capital of France" -> "The capital of France is Paris"
                 return _sentence(f"{' '.join(rest[1:])} {w} {a}")
@@ -108,6 +130,35 @@ def _fronted(words: list[str], a: str) -> str | None:
             # "Which band was founded first" / "Which producers worked with X": a subject question
             return None if lead else _sentence(f"{a} {' '.join(rest[i:])}")
     return None
+
+
+def _do_question(wh: str, phrase: list[str], aux: str, body: list[str], lead: str, a: str) -> str | None:
+    """"(What sport) did Jack Sock play" -> "Jack Sock played tennis": ``body`` is the subject, the
+    verb in base form and what follows it; the answer goes after the verb as its object, or at
+    the end where a preposition asks for it ("In what city did X get his PhD" -> "... his PhD
+    in A", "What label did X sign with" -> "... signed with A", "When did X die" -> "X died in A")."""
+    at = next((i for i, word in enumerate(body) if i > 0 and is_base_verb(word)
+               and body[i - 1].lower() not in _DETERMINERS), None)
+    if at is None:
+        return None  # no verb we know: better unrestated than restated wrong
+    subject, verb, tail = body[:at], body[at], body[at + 1:]
+    plural = any(word.lower() == "and" for word in subject)
+    verb = past(verb) if aux == "did" else third_person(verb) if aux == "does" and not plural else verb
+    noun = phrase[-1].lower() if phrase else ""
+    if wh == "how":  # "How many weeks did it spend at number one" -> "It spent ten weeks at number one"
+        counted = phrase[1:]
+        said = {w.lower() for w in a.split()}
+        obj = [a] if any(w.lower() in said for w in counted) else [a, *counted]
+        return _sentence(" ".join([*subject, verb, *obj, *tail]))
+    stranded = bool(tail) and tail[-1].lower() in _STRANDED
+    timed = wh == "when" or noun in _TIME_NOUNS
+    # "What city did the events take place" -> "... took place in A"; not when the verb's own
+    # object follows ("What city does X share with Y" -> "X shares A with Y")
+    placed = noun in _PLACE_NOUNS and bool(tail) and tail[0].lower() not in _STRANDED
+    if lead or stranded or timed or wh == "where" or placed:
+        preposition = lead or ("" if stranded else "on" if timed and _has_day(a) else "in")
+        return _sentence(" ".join([*subject, verb, *tail, preposition, a]))
+    return _sentence(" ".join([*subject, verb, a, *tail]))
 
 
 def _drop_choices(q: str, a: str) -> str:

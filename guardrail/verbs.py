@@ -1,0 +1,79 @@
+"""Base-form verbs, told apart and inflected without a tagger.
+
+A question with do-support ("What sport did Jack Sock play?") keeps its main verb in base form;
+restating it ("Jack Sock played tennis") needs to find that verb among the subject's words and
+put it in the tense ``did``/``does`` carried.  With no part-of-speech tagger installed, the verb
+is recognised from a list of the verbs such questions use; a verb outside it leaves the
+question unrestated, which costs less than a wrong restatement.
+"""
+
+from __future__ import annotations
+
+_IRREGULAR = {
+    "be": "was", "bear": "bore", "beat": "beat", "become": "became", "begin": "began", "break": "broke",
+    "bring": "brought", "broadcast": "broadcast", "build": "built", "buy": "bought", "catch": "caught",
+    "choose": "chose", "come": "came", "cost": "cost", "cut": "cut", "do": "did", "draw": "drew",
+    "drive": "drove", "eat": "ate", "fall": "fell", "feel": "felt", "fight": "fought", "find": "found",
+    "flee": "fled", "fly": "flew", "forget": "forgot", "get": "got", "give": "gave", "go": "went",
+    "grow": "grew", "have": "had", "hear": "heard", "hit": "hit", "hold": "held", "keep": "kept",
+    "know": "knew", "lead": "led", "leave": "left", "lose": "lost", "make": "made", "mean": "meant",
+    "meet": "met", "pay": "paid", "put": "put", "read": "read", "ride": "rode", "rise": "rose",
+    "run": "ran", "say": "said", "see": "saw", "seek": "sought", "sell": "sold", "send": "sent",
+    "set": "set", "shoot": "shot", "sing": "sang", "sink": "sank", "sit": "sat", "speak": "spoke",
+    "spend": "spent", "split": "split", "stand": "stood", "steal": "stole", "strike": "struck",
+    "swim": "swam", "take": "took", "teach": "taught", "tell": "told", "think": "thought",
+    "throw": "threw", "undergo": "underwent", "understand": "understood", "wear": "wore", "win": "won",
+    "withdraw": "withdrew", "write": "wrote",
+}
+_REGULAR = frozenset({
+    "achieve", "acquire", "act", "adapt", "admit", "adopt", "air", "appear", "arrive", "attend",
+    "award", "base", "belong", "call", "capture", "claim", "coach", "collaborate", "commit",
+    "compete", "complete", "compose", "conquer", "consist", "contain", "control", "cover", "create",
+    "debut", "defeat", "depict", "describe", "design", "develop", "die", "direct", "discover",
+    "earn", "edit", "elect", "emigrate", "employ", "end", "enter", "escape", "establish", "feature",
+    "film", "finish", "form", "found", "govern", "graduate", "happen", "help", "hire", "honor",
+    "host", "immigrate", "include", "influence", "inspire", "invade", "invent", "join", "kill",
+    "last", "launch", "live", "locate", "manage", "marry", "move", "name", "nominate", "obtain",
+    "occur", "open", "operate", "originate", "own", "pass", "perform", "plan", "play", "portray",
+    "premiere", "produce", "publish", "purchase", "qualify", "rank", "reach", "receive", "record",
+    "refer", "release", "remain", "replace", "represent", "reside", "retire", "return", "rule",
+    "score", "serve", "settle", "share", "sign", "specialize", "star", "start", "stay", "stop",
+    "study", "succeed", "support", "tour", "train", "translate", "travel", "use", "visit", "voice",
+    "vote", "want", "work",
+})
+# irregular past forms that are seldom anything else ("won", "became"); a fragment answer may
+# well hold "set", "hit", "left" or "rose" as a noun or adjective ("a hit single", "left wing")
+IRREGULAR_PAST = frozenset(_IRREGULAR.values()) - {
+    "beat", "bore", "broadcast", "cost", "cut", "felt", "fell", "hit", "left", "put", "read", "rose",
+    "saw", "set", "shot", "split",
+}
+_DOUBLED = frozenset({"admit", "commit", "control", "occur", "plan", "refer", "star", "stop"})
+_THIRD_PERSON = {"be": "is", "have": "has", "do": "does", "go": "goes"}
+
+
+def is_base_verb(word: str) -> bool:
+    return word in _IRREGULAR or word in _REGULAR
+
+
+def past(verb: str) -> str:
+    """``win`` -> ``won``, ``star`` -> ``starred``, ``study`` -> ``studied``."""
+    if verb in _IRREGULAR:
+        return _IRREGULAR[verb]
+    if verb in _DOUBLED:
+        return verb + verb[-1] + "ed"
+    if verb.endswith("e"):
+        return verb + "d"
+    if verb.endswith("y") and verb[-2:-1] not in set("aeiou"):
+        return verb[:-1] + "ied"
+    return verb + "ed"
+
+
+def third_person(verb: str) -> str:
+    """``play`` -> ``plays``, ``belong`` -> ``belongs``, ``study`` -> ``studies``."""
+    if verb in _THIRD_PERSON:
+        return _THIRD_PERSON[verb]
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if verb.endswith("y") and verb[-2:-1] not in set("aeiou"):
+        return verb[:-1] + "ies"
+    return verb + "s"

@@ -191,6 +191,19 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _is_command(body: str, whole: bool) -> bool:
+    """"Click Save to continue" is an instruction; "Open Road Films distributed it", "Type 1
+    diabetes is chronic" and the answer "Select Security Stadium" begin with a name that only
+    starts like one."""
+    m = _IMPERATIVE.match(body)
+    if m is None:
+        return False
+    rest = body[m.end():]
+    following = rest.lstrip()[:1]
+    named = rest.startswith("-") or following.isupper() or following.isdigit()
+    return not (named and (whole or _FINITE_VERB.search(rest)))
+
+
 class RuleBasedExtractor:
     """The offline default: pysbd sentences, Markdown-aware, split into atomic claims.
 
@@ -254,7 +267,7 @@ class RuleBasedExtractor:
         if not body or not any(ch.isalnum() for ch in body):
             return False
         # a question, or a lead-in to a list ("Here are the key points:"), asserts nothing
-        if body.endswith(("?", ":")) or _NON_CLAIM.match(_DISCOURSE.sub("", body)) or _IMPERATIVE.match(body):
+        if body.endswith(("?", ":")) or _NON_CLAIM.match(_DISCOURSE.sub("", body)) or _is_command(body, whole):
             return False
         return whole or len(body.split()) >= self.min_words
 

@@ -100,6 +100,18 @@ def test_a_name_that_begins_like_a_greeting_is_still_a_claim() -> None:
     assert len(ex.extract(text)) == 3
 
 
+def test_a_name_that_begins_like_a_command_is_still_a_claim() -> None:
+    text = ("Open Road Films distributed the film. Click Save to continue. Type 1 diabetes is a chronic "
+            "condition. Run-DMC was a hip hop group. Check that the file is saved.")
+    assert [c.text for c in ex.extract(text)] == ["Open Road Films distributed the film.",
+                                                  "Type 1 diabetes is a chronic condition.",
+                                                  "Run-DMC was a hip hop group."]
+    # the whole answer to a question is a name, not an instruction
+    q = "Where does the club play its home matches?"
+    assert ex.extract("Select Security Stadium", question=q)[0].text == (
+        "The club plays its home matches in Select Security Stadium.")
+
+
 def test_markdown_lists_tables_and_code_do_not_make_garbage() -> None:
     text = (
         "# Facts about Paris\n\n"

@@ -146,7 +146,7 @@ def _do_question(wh: str, phrase: list[str], aux: str, body: list[str], lead: st
     verb = past(verb) if aux == "did" else third_person(verb) if aux == "does" and not plural else verb
     noun = phrase[-1].lower() if phrase else ""
     if wh == "how":  # "How many weeks did it spend at number one" -> "It spent ten weeks at number one"
-        counted = phrase[1:]
+        counted = [w for w in phrase[1:] if w.lower() != "money"]  # "$268 million", not "... money"
         said = {w.lower() for w in a.split()}
         obj = [a] if any(w.lower() in said for w in counted) else [a, *counted]
         return _sentence(" ".join([*subject, verb, *obj, *tail]))

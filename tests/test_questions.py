@@ -46,6 +46,7 @@ def test_question_shapes(question: str, answer: str, statement: str) -> None:
     ("How many test centuries did the grandfather of Fabian Cowdrey make for England?", "22",
      "The grandfather of Fabian Cowdrey made 22 test centuries for England."),
     ("How many weeks did the single spend at number one?", "ten weeks", "The single spent ten weeks at number one."),
+    ("How much money did the film earn?", "$268 million", "The film earned $268 million."),
     # or at the end, where a preposition asks for it
     ("In what city did Duane Swank get his PhD?", "Evanston", "Duane Swank got his PhD in Evanston."),
     ("At which stadium does the team, for which the Marching Ravens play, play its home games?", "M&T Bank Stadium",

@@ -48,6 +48,7 @@ IRREGULAR_PAST = frozenset(_IRREGULAR.values()) - {
     "saw", "set", "shot", "split",
 }
 _DOUBLED = frozenset({"admit", "commit", "control", "occur", "plan", "refer", "star", "stop"})
+_VOWELS = frozenset("aeiou")
 _THIRD_PERSON = {"be": "is", "have": "has", "do": "does", "go": "goes"}
 
 
@@ -63,7 +64,7 @@ def past(verb: str) -> str:
         return verb + verb[-1] + "ed"
     if verb.endswith("e"):
         return verb + "d"
-    if verb.endswith("y") and verb[-2:-1] not in set("aeiou"):
+    if _consonant_y(verb):
         return verb[:-1] + "ied"
     return verb + "ed"
 
@@ -74,6 +75,11 @@ def third_person(verb: str) -> str:
         return _THIRD_PERSON[verb]
     if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
         return verb + "es"
-    if verb.endswith("y") and verb[-2:-1] not in set("aeiou"):
+    if _consonant_y(verb):
         return verb[:-1] + "ies"
     return verb + "s"
+
+
+def _consonant_y(verb: str) -> bool:
+    """"study" -> "studied"/"studies", but "stay" -> "stayed"/"stays"."""
+    return verb.endswith("y") and verb[-2:-1] not in _VOWELS

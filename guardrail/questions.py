@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from guardrail.verbs import is_base_verb, past, third_person
+from guardrail.verbs import is_base_verb, is_third_person, past, third_person
 
 _AUX = {"is", "was", "are", "were", "has", "had", "have", "did", "does", "do", "can", "could",
         "will", "would", "should", "may", "might"}
@@ -46,6 +46,8 @@ def as_statement(question: str, answer: str) -> str | None:
         return None
     if a.lower() in _YES_NO:
         return _yes_no(q.split(), a.lower() == "yes")
+    if q.split()[0].lower() in _AUX:
+        return _aux_first(q.split(), a)
     q = _drop_choices(q, a)
     words = q.split()
     first = words[0].lower()
@@ -122,10 +124,13 @@ def _fronted(words: list[str], a: str) -> str | None:
                 return _sentence(f"{' '.join(rest[1:])} {w} {a}")
             # "In what year was the company founded" -> "The company was founded in 1984"
             return _be_question(w, rest[i + 1:], lead or "in", a)
-        # a present-tense verb is told from a plural noun only right after a one-word noun
-        # phrase and before its object ("Which city hosts the Louvre")
-        present = (i == 1 and w.endswith("s") and not w.endswith("ss") and i + 1 < len(rest)
-                   and _starts_subject(rest[i + 1]))
+        # a present-tense verb is told from a plural noun right after a one-word noun phrase
+        # and before its object ("Which city hosts the Louvre"), or further on when it is a
+        # verb we know that no article or preposition introduces ("Which genus of moth in
+        # Australia contains only one species", not "What type of records")
+        present = w.endswith("s") and not w.endswith("ss") and (
+            (i == 1 and i + 1 < len(rest) and _starts_subject(rest[i + 1]))
+            or (i > 1 and is_third_person(w) and rest[i - 1].lower() not in _DETERMINERS | _STRANDED))
         if w in _AUX or _participle(w, i) or (i == 0 and w.endswith("ed")) or present:
             # "Which band was founded first" / "Which producers worked with X": a subject question
             return None if lead else _sentence(f"{a} {' '.join(rest[i:])}")
@@ -194,15 +199,44 @@ def _yes_no(words: list[str], yes: bool) -> str | None:
     # Leconte", "filmmakers Chris Carter and Theo van Gogh", "the New Orleans Outfall Canals")
     seen_name, end = False, 0
     for i, word in enumerate(words[1:], start=1):
-        if word[0].isupper() or word[0].isdigit() or word[0] in "\"'“":
+        if _starts_name(word):
             seen_name, end = True, i + 1
-        elif seen_name and word.lower() not in {"and", "of", "the", "&", "van", "von", "de", "du", "la"}:
+        elif seen_name and word.lower() not in _NAME_JOINERS | {"and"}:
             break
     if not seen_name or end >= len(words):
         return None
     subject = " ".join(words[1:end])
     negation = [] if yes else ["not"]
     return _sentence(" ".join([subject[0].upper() + subject[1:], aux, *negation, *words[end:]]))
+
+
+def _aux_first(words: list[str], a: str) -> str | None:
+    """"Is X or Y the largest hospital in Z? Y" -> "Y is the largest hospital in Z"; "Is Paris the
+    capital of which country? France" -> "Paris is the capital of France"."""
+    if chosen := _alternative(words, a):
+        return chosen
+    declared = _yes_no(words, True)
+    m = _asked(declared) if declared else None
+    return _sentence(_in_place(declared.rstrip("."), m, a)) if declared and m else None
+
+
+def _alternative(words: list[str], a: str) -> str | None:
+    """"Is X or Y the largest hospital in Z? Y" -> "Y is the largest hospital in Z": the second
+    choice runs to the end of the name after "or"."""
+    lowered = [w.lower() for w in words]
+    if "or" not in lowered:
+        return None
+    k = lowered.index("or")
+    end = k + 1
+    while end < len(words) and (_starts_name(words[end]) or lowered[end] in _NAME_JOINERS):
+        end += 1
+    while end > k + 1 and lowered[end - 1] in _NAME_JOINERS:
+        end -= 1
+    choices = (" ".join(words[1:k]).lower(), " ".join(words[k + 1:end]).lower())
+    al = a.lower().strip("\"' ")
+    if end == k + 1 or end == len(words) or al not in choices:
+        return None
+    return _sentence(" ".join([a, lowered[0], *words[end:]]))
 
 
 def _be_question(aux: str, body: list[str], preposition: str, a: str) -> str | None:
@@ -224,6 +258,13 @@ def _participle(w: str, i: int) -> bool:
     return i > 0 and (w in _LOCATIVE or (w.endswith("ed") and len(w) > 4))
 
 
+_NAME_JOINERS = {"of", "the", "&", "van", "von", "de", "du", "la"}  # inside a name: "Hall of Fame"
+
+
+def _starts_name(word: str) -> bool:
+    return word[0].isupper() or word[0].isdigit() or word[0] in "\"'“"
+
+
 def _starts_subject(word: str) -> bool:
     return word.lower() in _DETERMINERS or word[0].isupper() or word[0].isdigit() or word[0] in "\"'“"
 
@@ -235,4 +276,4 @@ def _has_day(a: str) -> bool:
 
 def _sentence(text: str) -> str:
     text = " ".join(text.split()).strip(" ,")
-    return text[0].upper() + text[1:] + "." if text else text
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".") if text else text

@@ -56,6 +56,11 @@ def is_base_verb(word: str) -> bool:
     return word in _IRREGULAR or word in _REGULAR
 
 
+def is_third_person(word: str) -> bool:
+    """``contains``, ``plays``, ``has``: a known verb in the present third person singular."""
+    return word in _THIRD_PERSON_FORMS
+
+
 def past(verb: str) -> str:
     """``win`` -> ``won``, ``star`` -> ``starred``, ``study`` -> ``studied``."""
     if verb in _IRREGULAR:
@@ -83,3 +88,6 @@ def third_person(verb: str) -> str:
 def _consonant_y(verb: str) -> bool:
     """"study" -> "studied"/"studies", but "stay" -> "stayed"/"stays"."""
     return verb.endswith("y") and verb[-2:-1] not in _VOWELS
+
+
+_THIRD_PERSON_FORMS = frozenset(third_person(v) for v in (*_IRREGULAR, *_REGULAR))

@@ -8,6 +8,18 @@ from guardrail.questions import as_statement
 
 
 @pytest.mark.parametrize(("question", "answer", "statement"), [
+    ("Is Children's National Medical Center or MedStar Washington Hospital Center the largest private "
+     "hospital in Washington, D.C.?", "MedStar Washington Hospital Center",
+     "MedStar Washington Hospital Center is the largest private hospital in Washington, D.C."),
+    ("Was Beyond the Gates of Splendor or Jesus Camp released first?", "Jesus Camp",
+     "Jesus Camp was released first."),
+    ("Is Paris the capital of which country?", "France", "Paris is the capital of France."),
+])
+def test_questions_opening_with_an_auxiliary(question: str, answer: str, statement: str) -> None:
+    assert as_statement(question, answer) == statement
+
+
+@pytest.mark.parametrize(("question", "answer", "statement"), [
     # "What is X"
     ("What is the capital of France?", "Paris", "The capital of France is Paris."),
     # a wh-phrase in place, to the end of the question
@@ -23,6 +35,9 @@ from guardrail.questions import as_statement
     ("Who wrote Hamlet?", "William Shakespeare", "William Shakespeare wrote Hamlet."),
     ("Which video game producers worked with an English film director?", "Rockstar Games",
      "Rockstar Games worked with an English film director."),
+    ("Which genus of moth in Australia contains only one species?", "Crambidae",
+     "Crambidae contains only one species."),
+    ("What type of records did he sell?", "vinyl", "He sold vinyl."),  # "records" is a noun here
     # where / when / a fronted preposition, with the participle put back in place
     ("Where is the company that built Woodvale Historic District located?", "Rockhill Furnace, Pennsylvania",
      "The company that built Woodvale Historic District is located in Rockhill Furnace, Pennsylvania."),
@@ -105,6 +120,7 @@ def test_yes_no_questions(question: str, answer: str, statement: str) -> None:
     ("Is it raining?", "no"),  # a yes/no question without a named subject
     ("What did the committee gobble?", "cake"),  # a verb outside the list: where it is is unknown
     ("Tell me about Paris", "It is big"),  # not a question shape we know
+    ("Was Beyond the Gates of Splendor or Jesus Camp released first?", "Titanic"),  # not a choice offered
     ("", "Paris"),
     ("What is the capital of France?", "  "),
 ])

@@ -232,7 +232,11 @@ class RuleBasedExtractor:
                     found, core = cursor, block[cursor:].strip()
                 s, e = _trim(text, b_start + found, b_start + found + len(core))
                 cursor = found + len(core)
-                if s < e:
+                if s >= e:
+                    continue
+                if spans and spans[-1][0] >= b_start and _inside_name(text[spans[-1][0]:spans[-1][1]], text[s:e]):
+                    spans[-1] = (spans[-1][0], e)
+                else:
                     spans.append((s, e))
         return spans
 
@@ -328,6 +332,14 @@ def _clause_referent(piece: str, subject: str) -> int:
     if _ENTITY.fullmatch(subject) or (word == "it" and _SHORT_NOUN.fullmatch(subject)):
         return pronoun.end()
     return 0
+
+
+def _inside_name(before: str, after: str) -> bool:
+    """pysbd ends a sentence at the "!" of "Impulse! Records" or "Yahoo! Japan": the stop was
+    part of a name when a sentence ends in a capitalised word with "!" and what follows is a
+    fragment going on with capitalised words ("Records in 1961.")."""
+    return (bool(re.search(r"\s[A-Z][\w.-]*!$", before)) and after[:1].isupper()
+            and not _has_verb(after))
 
 
 def _has_verb(text: str) -> bool:

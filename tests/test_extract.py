@@ -144,6 +144,12 @@ def test_sentences_cover_abbreviations() -> None:
     assert [text[s:e] for s, e in ex.sentences(text)] == ["Dr. Smith moved to the U.S. in 1990.", "He works at MIT."]
 
 
+def test_an_exclamation_mark_inside_a_name_does_not_end_the_sentence() -> None:
+    text = "He recorded for Impulse! Records in 1961. I love Paris! It is big."
+    assert [text[s:e] for s, e in ex.sentences(text)] == [
+        "He recorded for Impulse! Records in 1961.", "I love Paris!", "It is big."]
+
+
 def test_verbless_short_answer_gets_the_question_but_a_sentence_does_not() -> None:
     q = "They were eventually monarchs of which country?"
     assert ex.extract("Great Britain", question=q)[0].text == "They were eventually monarchs of Great Britain."

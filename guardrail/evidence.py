@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from guardrail.exceptions import InputError
 from guardrail.report import Passage
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -152,8 +153,15 @@ def as_passages(items: Iterable[Any] | None, *, prefix: str = "ctx") -> list[Pas
     """
     if items is None:
         return []
+    if isinstance(items, (bytes, bytearray)):
+        try:
+            items = bytes(items).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("the context is bytes that are not UTF-8 text") from None
     if isinstance(items, (str, Passage, Mapping)) or hasattr(items, "page_content"):
         items = [items]
+    elif not isinstance(items, Iterable):
+        raise InputError(f"context must be a list of texts, Documents or dicts, got {type(items).__name__}")
     out: list[Passage] = []
     for i, item in enumerate(items, start=1):
         default_id = f"{prefix}{i}"
@@ -175,7 +183,11 @@ def as_passages(items: Iterable[Any] | None, *, prefix: str = "ctx") -> list[Pas
                 )
             )
         elif isinstance(item, Mapping):
-            text = item.get("text") or item.get("page_content") or item.get("content") or ""
+            key = next((k for k in ("text", "page_content", "content") if k in item), None)
+            if key is None:  # silently dropping it would check the answer against nothing
+                raise InputError(f"a context dict needs a 'text', 'page_content' or 'content' key; "
+                                 f"got keys {sorted(map(str, item))}")
+            text = item[key] or ""
             meta = dict(item.get("metadata") or {})
             out.append(
                 Passage(
@@ -187,7 +199,7 @@ def as_passages(items: Iterable[Any] | None, *, prefix: str = "ctx") -> list[Pas
                 )
             )
         else:
-            raise TypeError(
+            raise InputError(
                 f"cannot use {type(item).__name__} as evidence: pass str, Passage, "
                 "a LangChain Document or a dict with a 'text' key"
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -19,6 +20,8 @@ import numpy as np
 from guardrail.exceptions import ModelLoadError
 
 EMBEDDED_VERIFIER = Path(__file__).parent / "models" / "verifier"
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # "model" or "org/model"
+_LOAD_LOCK = threading.Lock()
 _LABEL_ALIASES = {"entailment": 0, "entailed": 0, "supported": 0, "neutral": 1, "not_entailment": 1,
                   "contradiction": 2, "contradicted": 2, "refuted": 2}
 
@@ -64,10 +67,13 @@ class EmbeddedNLI:
             hf_logging.disable_progress_bar()
         except ImportError as exc:  # pragma: no cover - both are hard dependencies
             raise ModelLoadError(f"the verifier needs torch and transformers: pip install guardrail ({exc})") from exc
-        local = Path(self.name)
+        local = Path(self.name).expanduser()
         if name_or_path is None and not (local / "config.json").exists():
             raise ModelLoadError(f"the embedded verifier is missing from {local}; reinstall guardrail "
                                  "or build it with: python training/train_verifier.py")
+        if not local.exists() and not _HUB_NAME.match(self.name):  # "/models/nli", "./nli", "a/b/c"
+            raise ModelLoadError(f"verifier model directory {self.name!r} does not exist; pass a local "
+                                 "model directory, a hub name (online only), or nothing for the embedded default")
         if local.exists():
             verify_manifest(local)
         try:
@@ -121,7 +127,16 @@ class EmbeddedNLI:
         return out
 
 
-@lru_cache(maxsize=4)
 def load_nli(name_or_path: str | None = None, device: str = "cpu") -> EmbeddedNLI:
-    """One shared model per (name, device) in a process: loading costs seconds."""
+    """One shared model per (name, device) in a process: loading costs seconds.
+
+    Threads that ask at once wait for one load: transformers' lazy imports are not safe to
+    race ("cannot import name AutoModelForSequenceClassification").
+    """
+    with _LOAD_LOCK:
+        return _load_nli(name_or_path, device)
+
+
+@lru_cache(maxsize=4)
+def _load_nli(name_or_path: str | None, device: str) -> EmbeddedNLI:
     return EmbeddedNLI(name_or_path, device=device)

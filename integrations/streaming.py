@@ -29,6 +29,7 @@ from typing import Any, Literal
 from guardrail import (
     BlockedResponse,
     ClaimResult,
+    ConfigError,
     Guardrail,
     GuardrailError,
     Passage,
@@ -87,7 +88,7 @@ class StreamVerifier:
         unchecked: str | None = None,
     ) -> None:
         if release not in ("token", "sentence"):
-            raise ValueError("release must be 'token' or 'sentence'")
+            raise ConfigError(f"release must be 'token' or 'sentence', got {release!r}")
         self.guardrail = resolve(guardrail, policy)
         self.policy = policy_name(self.guardrail)
         self.cite, self.release, self.background = cite, release, background

@@ -10,9 +10,11 @@ import pytest
 
 from guardrail import (
     BlockedResponse,
+    ConfigError,
     Guardrail,
     InputError,
     Passage,
+    Report,
     Settings,
     VerificationError,
 )
@@ -184,10 +186,30 @@ async def test_retriever_failure_is_recorded_and_other_evidence_still_used(guard
 
 
 def test_settings_overrides_are_validated() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="support_threshold: Input should be less than or equal to 1"):
         Guardrail(support_threshold=3)
+    with pytest.raises(ConfigError, match=r"fail: .*'open' or 'closed' \(got 'maybe'\)"):
+        Guardrail(fail="maybe")
+    with pytest.raises(ConfigError, match="top_kk: Extra inputs"):
+        Guardrail(top_kk=3)
     assert Guardrail(top_k=2).settings.top_k == 2
     assert Settings().fail == "open"
+
+
+def test_check_many_rejects_items_it_would_misread(guard: Guardrail) -> None:
+    for items, got in [([{"answr": GOOD}], "keys \\['answr'\\]"), ([GOOD], "got str"),
+                       ([{"answer": GOOD, "contxt": CURIE_CONTEXT}], "keys \\['answer', 'contxt'\\]")]:
+        with pytest.raises(InputError, match=f"item 0 must be a mapping with 'answer'.*{got}"):
+            guard.check_many(items)
+
+
+def test_a_custom_policy_needs_only_apply(guard: Guardrail) -> None:
+    class Shout:
+        def apply(self, report: Report) -> str:
+            return report.answer.upper()
+
+    report = Guardrail(policy=Shout(), nli=guard.nli).check(GOOD, context=CURIE_CONTEXT)
+    assert report.output == GOOD.upper() and report.policy == "Shout"
 
 
 def test_report_json_round_trip(guard: Guardrail) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 
-from guardrail import Passage, as_passages
+from guardrail import InputError, Passage, as_passages
 from guardrail.evidence import Selection, candidates, rank_windows, select_sentences, sentence_units, windows
 
 
@@ -16,8 +16,16 @@ def test_as_passages_accepts_every_shape() -> None:
 
 
 def test_as_passages_rejects_unknown_types() -> None:
-    with pytest.raises(TypeError, match="cannot use int as evidence"):
+    with pytest.raises(InputError, match="cannot use int as evidence"):
         as_passages([42])
+    with pytest.raises(InputError, match=r"must be a list of texts.*got int"):
+        as_passages(5)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"needs a 'text'.*got keys \['body'\]"):
+        as_passages([{"body": "a dict whose text would be silently lost"}])
+    with pytest.raises(InputError, match="not UTF-8"):
+        as_passages(b"\xff\xfe")  # type: ignore[arg-type]
+    assert as_passages(b"Paris is in France.")[0].text == "Paris is in France."  # type: ignore[arg-type]
+    assert as_passages([{"text": ""}]) == []  # an empty text is no evidence, not an error
 
 
 def test_long_evidence_is_windowed_not_truncated() -> None:

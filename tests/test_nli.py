@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from guardrail import EmbeddedNLI, ModelLoadError
-from guardrail.nli import EMBEDDED_VERIFIER
+from guardrail.nli import EMBEDDED_VERIFIER, load_nli
 
 
 def test_embedded_model_predicts_probabilities(guard) -> None:  # type: ignore[no-untyped-def]
@@ -34,5 +35,15 @@ def test_missing_model_file_names_the_fix(tmp_path: Path) -> None:
 
 
 def test_unknown_model_name_is_a_model_load_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="cannot load verifier model"):
+    with pytest.raises(ModelLoadError, match=r"directory '.*no-such-model' does not exist"):
         EmbeddedNLI(tmp_path / "no-such-model")
+    with pytest.raises(ModelLoadError, match="cannot load verifier model"):
+        EmbeddedNLI(tmp_path)  # a directory, but no model in it
+
+
+def test_threads_loading_at_once_share_one_model(tmp_path: Path) -> None:
+    copy = tmp_path / "verifier"
+    shutil.copytree(EMBEDDED_VERIFIER, copy)
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: load_nli(str(copy)), range(4)))
+    assert all(m is models[0] for m in models)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from guardrail import BlockedResponse, Guardrail, Report
+from guardrail import BlockedResponse, ConfigError, Guardrail, Report
 
 from .._common import arun_check, derive, report_data, resolve, run_check, text_of, with_text
 from ._evidence import as_evidence_list, tool_evidence
@@ -48,7 +48,7 @@ class GuardrailMiddleware(AgentMiddleware):
     ) -> None:
         super().__init__()
         if strategy not in ("annotate", "flag", "redact", "block", "retry"):
-            raise ValueError(f"unknown strategy {strategy!r}")
+            raise ConfigError(f"unknown strategy {strategy!r}; choose annotate, flag, redact, block or retry")
         base = resolve(guardrail)
         self.strategy = strategy
         self.guardrail = derive(base, policy=retry_then if strategy == "retry" else strategy)

@@ -9,7 +9,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from guardrail import BlockedResponse
+from guardrail import BlockedResponse, ConfigError
 
 
 @tool
@@ -90,5 +90,5 @@ def test_static_context_and_verifier_failure(lexical, failing, docs) -> None:
 
 
 def test_unknown_strategy_rejected(lexical) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="unknown strategy 'ignore'; choose annotate"):
         GuardrailMiddleware(lexical, strategy="ignore")  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ import pytest
 from _integration_helpers import BAD, GOOD, tokens
 from guardrail.integrations.streaming import StreamVerifier, aguard_stream, guard_stream
 
-from guardrail import BlockedResponse, Guardrail, Settings, VerificationError
+from guardrail import BlockedResponse, ConfigError, Guardrail, Settings, VerificationError
 
 
 def test_token_mode_yields_chunks_unchanged_and_reports_every_sentence(lexical, docs) -> None:
@@ -112,7 +112,7 @@ def test_verifier_inline_mode_and_empty_stream(lexical, docs) -> None:
     emitted = "".join(sv.feed(t) for t in tokens(GOOD)) + sv.close()
     assert emitted == lexical.check(GOOD, context=docs).annotated
     assert list(guard_stream(iter([]), lexical, context=docs)) == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="release must be 'token' or 'sentence', got 'word'"):
         StreamVerifier(lexical, release="word")  # type: ignore[arg-type]
 
 

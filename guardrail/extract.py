@@ -19,13 +19,14 @@ from functools import lru_cache
 from guardrail.checks import opens_sentence
 from guardrail.questions import SHORT_ANSWER_WORDS, as_statement
 from guardrail.report import Claim
-from guardrail.verbs import IRREGULAR_PAST
+from guardrail.verbs import IRREGULAR_PAST, is_third_person
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _EMPHASIS = re.compile(r"[*_`]+")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
 _CITATION = re.compile(r"\s*\[(?:\d+|[A-Za-z]+\d*)\](?:\[(?:\d+|[A-Za-z]+\d*)\])*")
 
 # Sentences that assert nothing checkable: greetings, meta talk, refusals, hedged opinions.
@@ -35,7 +36,7 @@ _NON_CLAIM = re.compile(
     r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
     r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
     r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) |"
-    r"(?:this|the above|my) (?:summary|response|answer)|the summary)\b",
+    r"(?:this|the above|my) (?:summary|response|answer)|the summary|that(?:'s| is) (?:all|it|everything))\b",
     re.IGNORECASE,
 )
 # A discourse marker may precede the small talk: "In summary, I hope this helps!"
@@ -70,7 +71,10 @@ _VERB_START = re.compile(
     r"^(?:(?:also|later|then|subsequently|eventually|still|now|currently|previously)\s+)?"
     r"(?:is|was|are|were|has|had|have|won|lost|became|died|served|founded|wrote|played|received|"
     r"moved|joined|left|led|released|published|directed|starred|married|graduated|studied|"
-    r"worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed)\b"
+    r"worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed|"
+    # present-tense verbs that are seldom plural nouns ("and weighs 2.1 kg", not "and records")
+    r"weighs|comes|provides|requires|allows|belongs|consists|exists|seems|appears|becomes|goes|"
+    r"gives|brings|runs|measures|supports|works|offers|takes|makes|gets|keeps)\b"
 )
 # A short answer without any verb-like word is a fragment ("Great Britain", "375 mi long"):
 # it only means something together with the question it answers.
@@ -264,7 +268,8 @@ class RuleBasedExtractor:
 
     def _is_fragment(self, clean: str) -> bool:
         words = clean.split()
-        return len(words) < self.min_words or (len(words) <= SHORT_ANSWER_WORDS and not _FINITE_VERB.search(clean))
+        return len(words) < self.min_words or (len(words) <= SHORT_ANSWER_WORDS and not _FINITE_VERB.search(clean)
+                                               and not _present_verb(clean))
 
     def _is_assertion(self, sentence: str, whole: bool) -> bool:
         body = _clean(sentence)
@@ -310,7 +315,7 @@ class RuleBasedExtractor:
             if i > 0 and subject and _VERB_START.match(piece):
                 claim_text = f"{subject} {piece}"
             elif i > 0 and subject and (referent := _clause_referent(piece, subject)):
-                claim_text = subject + piece[referent:]
+                claim_text = subject + ("'s" if piece.startswith("its ") else "") + piece[referent:]
             if not claim_text.endswith((".", "!")):
                 claim_text += "."
             out.append((start + a, start + a + len(piece), claim_text))
@@ -326,6 +331,8 @@ def _clause_referent(piece: str, subject: str) -> int:
     means something else, and "they" may be anyone.
     """
     word = piece.split(maxsplit=1)[0]
+    if word == "its":  # "..., and its battery is covered": the caller makes it "The H2's battery"
+        return 3 if _ENTITY.fullmatch(subject) or _SHORT_NOUN.fullmatch(subject) else 0
     pronoun = _PRONOUN_START.match(piece[0].upper() + piece[1:])  # no expletive or cleft "it"
     if not pronoun or word not in ("he", "she", "it"):
         return 0
@@ -343,7 +350,19 @@ def _inside_name(before: str, after: str) -> bool:
 
 
 def _has_verb(text: str) -> bool:
-    return bool(_FINITE_VERB.search(text) or _SUBJECT_VERB.match(text.strip()))
+    return bool(_FINITE_VERB.search(text) or _SUBJECT_VERB.match(text.strip())) or _present_verb(text)
+
+
+_NOT_BEFORE_VERB = {"the", "a", "an", "his", "her", "its", "their", "of", "in", "on", "for", "with", "by",
+                    "and", "or", "to", "from", "at", "as"}
+
+
+def _present_verb(text: str) -> bool:
+    """A known verb in the present third person after its subject ("The H2 weighs 2.1 kg"), not
+    a plural noun after an article, a preposition or "and" ("the records", "books and records")."""
+    words = text.split()
+    return any(is_third_person(w) and words[i - 1].lower() not in _NOT_BEFORE_VERB
+               for i, w in enumerate(words[1:], start=1))
 
 
 def _new_clause(rest: str) -> bool:
@@ -357,6 +376,7 @@ def _new_clause(rest: str) -> bool:
 def _clean(text: str) -> str:
     """Claim text as the verifier should see it: no citation markers, no Markdown emphasis."""
     text = _CITATION.sub("", text)
+    text = _HTML_TAG.sub(" ", text)  # an <img> or <a href> in a Markdown answer is markup, not words
     text = _EMPHASIS.sub("", text)
     return " ".join(text.split())
 

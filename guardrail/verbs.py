@@ -26,7 +26,7 @@ _IRREGULAR = {
     "withdraw": "withdrew", "write": "wrote",
 }
 _REGULAR = frozenset({
-    "achieve", "acquire", "act", "adapt", "admit", "adopt", "air", "appear", "arrive", "attend",
+    "achieve", "acquire", "act", "adapt", "admit", "adopt", "air", "allow", "appear", "arrive", "attend",
     "award", "base", "belong", "call", "capture", "claim", "coach", "collaborate", "commit",
     "compete", "complete", "compose", "conquer", "consist", "contain", "control", "cover", "create",
     "debut", "defeat", "depict", "describe", "design", "develop", "die", "direct", "discover",
@@ -34,12 +34,12 @@ _REGULAR = frozenset({
     "film", "finish", "form", "found", "govern", "graduate", "happen", "help", "hire", "honor",
     "host", "immigrate", "include", "influence", "inspire", "invade", "invent", "join", "kill",
     "last", "launch", "live", "locate", "manage", "marry", "move", "name", "nominate", "obtain",
-    "occur", "open", "operate", "originate", "own", "pass", "perform", "plan", "play", "portray",
-    "premiere", "produce", "publish", "purchase", "qualify", "rank", "reach", "receive", "record",
-    "refer", "release", "remain", "replace", "represent", "reside", "retire", "return", "rule",
+    "occur", "offer", "open", "operate", "originate", "own", "pass", "perform", "plan", "play", "portray",
+    "premiere", "produce", "provide", "publish", "purchase", "qualify", "rank", "reach", "receive", "record",
+    "refer", "release", "remain", "replace", "represent", "require", "reside", "retire", "return", "rule",
     "score", "serve", "settle", "share", "sign", "specialize", "star", "start", "stay", "stop",
     "study", "succeed", "support", "tour", "train", "translate", "travel", "use", "visit", "voice",
-    "vote", "want", "work",
+    "vote", "want", "weigh", "work",
 })
 # irregular past forms that are seldom anything else ("won", "became"); a fragment answer may
 # well hold "set", "hit", "left" or "rose" as a noun or adjective ("a hit single", "left wing")

@@ -25,6 +25,13 @@ def test_compound_sentence_is_split_and_made_self_contained() -> None:
     assert [c.text for c in claims] == [
         "Marie Curie was born in 1867 in Warsaw.", "Marie Curie died in 1934 in France."]
     assert text[claims[1].start:claims[1].end] == "died in 1934 in France."
+    # a verb in the present, and a possessive "its" for the first clause's subject
+    assert [c.text for c in ex.extract("The H2 runs for 180 minutes and weighs 2.1 kg.")] == [
+        "The H2 runs for 180 minutes.", "The H2 weighs 2.1 kg."]
+    assert [c.text for c in ex.extract("The H2 comes with a warranty, and its battery is covered too.")] == [
+        "The H2 comes with a warranty.", "The H2's battery is covered too."]
+    # "and records" after a verb is a plural noun, not a second verb
+    assert len(ex.extract("The shop sells books and records from the 1960s.")) == 1
 
 
 def test_pronoun_is_resolved_to_the_previous_subject() -> None:
@@ -93,6 +100,13 @@ def test_non_assertions_are_dropped() -> None:
             "I can't browse the web. Let me know if you need more. Paris is the capital of France. "
             "In summary, I hope this helps!")
     assert [c.text for c in ex.extract(text)] == ["Paris is the capital of France."]
+    assert ex.extract("Paris is the capital of France. That is all.")[-1].text == "Paris is the capital of France."
+
+
+def test_html_tags_are_markup_not_claims() -> None:
+    text = '<img src="h2.png" alt="The H2 robot">\n\nThe <b>H2</b> costs 499 euros.'
+    (claim,) = ex.extract(text)
+    assert claim.text == "The H2 costs 499 euros." and text[claim.start:claim.end] == "The <b>H2</b> costs 499 euros."
 
 
 def test_a_name_that_begins_like_a_greeting_is_still_a_claim() -> None:
@@ -159,6 +173,10 @@ def test_verbless_short_answer_gets_the_question_but_a_sentence_does_not() -> No
     assert ex.extract(sentence, question=q)[0].text == sentence
     # an irregular past is a verb too: the sentence is not restated with the question
     assert ex.extract("Trump won the election.", question="Who won?")[0].text == "Trump won the election."
+    # so is a known verb in the present ("weighs"), but not a plural noun after "the"
+    assert ex.extract("The H2 weighs 2.1 kg.", question="How heavy is the H2?")[0].text == "The H2 weighs 2.1 kg."
+    assert ex.extract("Sang-Wook Cheong works as a scientist.", question="Where does Sang-Wook Cheong work?")[
+        0].text == "Sang-Wook Cheong works as a scientist."
     # only a one-sentence answer is a reply to the question; a longer answer stands alone
     assert [c.text for c in ex.extract("Great Britain. It was a kingdom.", question=q)] == ["It was a kingdom."]
 

@@ -64,6 +64,10 @@ def _clean_answer(answer: Any, limit: int) -> str:
         raise InputError(f"the answer must be text, got {type(answer).__name__}")
     if "\x00" in answer:
         raise InputError("the answer contains NUL bytes: it looks like binary data, not text")
+    try:
+        answer.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from decoding with errors="surrogateescape"
+        raise InputError(f"the answer is not valid Unicode text ({exc.reason} at character {exc.start})") from None
     if len(answer) > limit:
         raise InputError(f"the answer is {len(answer):,} characters, over the limit of {limit:,} "
                          "(Settings.max_answer_chars)")

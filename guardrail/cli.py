@@ -1,21 +1,26 @@
 """The ``guardrail`` command: ``check``, ``eval``, ``index`` and plugin commands (``audit``).
 
-Exit codes of ``check``: 0 every claim supported, 1 something flagged, 2 bad input or failure
-(3 when the ``block`` policy blocked the answer).
+Exit codes of ``check``: 0 every claim supported, 1 something flagged or a component failed (with
+the default ``--fail open``), 2 bad input or options, or a failure with ``--fail closed``, 3 the
+``block`` policy blocked the answer.
+Errors print one ``error: ...`` line to stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from guardrail.config import Settings
 from guardrail.engine import Guardrail
@@ -23,17 +28,82 @@ from guardrail.exceptions import BlockedResponse, GuardrailError
 from guardrail.protocols import Retriever
 from guardrail.report import Report
 
+if TYPE_CHECKING:
+    from typer._click import Context, HelpFormatter
+
+_REQUIRED_IN_USAGE = re.compile(r"^\{(.+)\}(\.\.\.)?$")
+
+
+def _hide_flag_types(command: TyperCommand | TyperGroup, ctx: Context) -> None:
+    # typer prints "<bool>" beside every flag, which reads as "--json true"; nothing but help
+    # reads a flag's metavar, and an empty one leaves its type column blank
+    for param in command.get_params(ctx):
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+
+
+class _Command(TyperCommand):
+    """A command whose help shows flags without a type and arguments without braces."""
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        _hide_flag_types(self, ctx)
+        super().format_help(ctx, formatter)
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        # typer writes a required argument as "{file}", which reads like an unfilled template
+        return [_REQUIRED_IN_USAGE.sub(r"\1\2", piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+class _Group(TyperGroup):
+    """A command group whose help shows flags (``--help``, ``--version``) without a type."""
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        _hide_flag_types(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(name="guardrail", help="Catch hallucinations in LLM answers.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False, cls=_Group)
 err = Console(stderr=True)
 out = Console()
 
 _COLOURS = {"supported": "green", "contradicted": "red", "unsupported": "yellow"}
+QUOTE_CHARS = 160  # the evidence column shows this much of the best quote
+
+
+def _fail(message: str) -> NoReturn:
+    """One red ``error:`` line on stderr and exit status 2 (bad input or options)."""
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            installed = version("guardrail")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            installed = "unknown"
+        typer.echo(f"guardrail {installed}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the installed version and exit.")] = False,
+) -> None:
+    # the group's help comes from Typer(help=...); this callback exists for --version only
+    pass
 
 
 def _read_answer(answer: str | None, file: Path | None) -> str:
+    if file is not None and answer is not None:
+        _fail("give the answer either as an argument or with --file, not both")
     if file is not None:
-        data = file.read_bytes()
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            _fail(f"cannot read answer file {file}: {exc}")
     elif answer is not None and answer != "-":
         return answer
     elif not sys.stdin.isatty() or answer == "-":
@@ -43,8 +113,7 @@ def _read_answer(answer: str | None, file: Path | None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        err.print(f"[red]error:[/] {'file ' + str(file) if file else 'stdin'} is not UTF-8 text")
-        raise typer.Exit(2) from None
+        _fail(f"{'file ' + str(file) if file else 'stdin'} is not UTF-8 text")
 
 
 def _context(files: list[Path]) -> list[dict[str, str]]:
@@ -53,9 +122,21 @@ def _context(files: list[Path]) -> list[dict[str, str]]:
         try:
             passages.append({"text": f.read_text(encoding="utf-8"), "id": f.name, "title": f.name})
         except (OSError, UnicodeDecodeError) as exc:
-            err.print(f"[red]error:[/] cannot read context file {f}: {exc}")
-            raise typer.Exit(2) from None
+            _fail(f"cannot read context file {f}: {exc}")
     return passages
+
+
+def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters, with "…" at the cut."""
+    text = " ".join(text.split())  # a quote spanning paragraphs would leave blank lines in the table
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    # mid-word: back to the last space, unless that drops most of the quote (a very long URL)
+    space = cut.rfind(" ")
+    if text[limit - 1] != " " and space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + "…"
 
 
 def _print_report(report: Report) -> None:
@@ -64,24 +145,28 @@ def _print_report(report: Report) -> None:
         table.add_column(col, overflow="fold")
     for i, c in enumerate(report.claims, start=1):
         ev = c.evidence[0] if c.evidence else None
-        quote = f"{ev.passage.label}: “{ev.quote[:160]}”" if ev else "—"
-        issues = ("\n" + "; ".join(c.issues)) if c.issues else ""
-        table.add_row(str(i), f"[{_COLOURS[c.verdict]}]{c.verdict}[/]", f"{c.score:.2f}", c.claim.text,
+        # answer and evidence text is shown as is: "[1]" in a document is not rich markup
+        quote = escape(f"{ev.passage.label}: “{shorten(ev.quote)}”") if ev else "—"
+        issues = ("\n" + escape("; ".join(c.issues))) if c.issues else ""
+        table.add_row(str(i), f"[{_COLOURS[c.verdict]}]{c.verdict}[/]", f"{c.score:.2f}", escape(c.claim.text),
                       quote + issues)
     out.print(table)
     for e in report.errors:
-        err.print(f"[yellow]warning:[/] {e}")
+        err.print(f"[yellow]warning:[/] {escape(e)}", highlight=False)
     fp = report.factual_precision
     out.print(f"\n{len(report.flagged)} of {len(report.claims)} claims flagged; factual precision "
               f"{'n/a' if fp is None else f'{fp:.2f}'}\n")
     out.print(report.output, markup=False, highlight=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
-    answer: Annotated[str | None, typer.Argument(help="the answer text, or - for stdin")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="read the answer from a file")] = None,
-    context: Annotated[list[Path] | None, typer.Option("--context", "-c", help="evidence file (repeatable)")] = None,
+    answer: Annotated[str | None, typer.Argument(metavar="ANSWER", help="the answer text, or - for stdin "
+                                                                          "(or give --file instead)")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="read the answer from a file "
+                                                                    "(instead of ANSWER)")] = None,
+    context: Annotated[list[Path] | None, typer.Option("--context", "-c", metavar="<path>",
+                                                       help="evidence file (repeatable)")] = None,
     index: Annotated[Path | None, typer.Option(help="an evidence index directory (guardrail index build)")] = None,
     question: Annotated[str | None, typer.Option("--question", "-q", help="the user's question")] = None,
     policy: Annotated[str, typer.Option(help="annotate | flag | redact | block")] = "annotate",
@@ -90,11 +175,19 @@ def check(
     web: Annotated[str | None, typer.Option(help="search provider: searxng|mediawiki|brave|tavily|serper")] = None,
     web_url: Annotated[str | None, typer.Option(help="search endpoint URL (searxng, mediawiki)")] = None,
     allow_host: Annotated[
-        list[str] | None, typer.Option(help="allow this host even if private/loopback (repeatable)")
+        list[str] | None, typer.Option(metavar="<host>", help="allow this host even if private/loopback "
+                                                             "(repeatable)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
-    """Check an answer against evidence and print flagged claims with citations."""
+    """Check an answer against evidence and print flagged claims with citations.
+
+    Exit status:
+    0 every claim supported;
+    1 a claim flagged, or a component failed under the default --fail open;
+    2 bad input or options, or a failure under --fail closed;
+    3 the block policy blocked the answer.
+    """
     text = _read_answer(answer, file)
     try:
         conf = Settings.load(settings) if settings else Settings()
@@ -115,8 +208,7 @@ def check(
     except BlockedResponse as blocked:
         report, code = blocked.report, 3
     except (GuardrailError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        _fail(str(exc))
     if as_json:
         out.print_json(report.to_json())
     else:
@@ -126,9 +218,10 @@ def check(
     raise typer.Exit(code)
 
 
-@app.command("eval")
+@app.command("eval", cls=_Command)
 def eval_command(
-    file: Annotated[Path, typer.Argument(help="pairs or responses JSONL in the evaluation schema", exists=True)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False,
+                                         help="pairs or responses JSONL in the evaluation schema")],
     baseline: Annotated[str | None, typer.Option(help="score with a baseline instead: overlap | cosine")] = None,
     settings: Annotated[Path | None, typer.Option(help="settings JSON")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
@@ -137,7 +230,7 @@ def eval_command(
     from guardrail.evaluate import evaluate, read_records
 
     if baseline not in (None, "overlap", "cosine"):
-        raise typer.BadParameter("baseline must be overlap or cosine")
+        _fail(f"--baseline must be overlap or cosine, got {baseline!r}")
     try:
         total = len(read_records(file)[1])
         guard = Guardrail(policy="flag", settings=Settings.load(settings) if settings else None)
@@ -146,9 +239,8 @@ def eval_command(
             task = bar.add_task("eval", total=total)
             result = evaluate(file, guard=guard, baseline=baseline,  # type: ignore[arg-type]
                               progress=lambda n: bar.advance(task, n))
-    except GuardrailError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    except (GuardrailError, ValueError) as exc:  # ValueError: e.g. a settings file that is not UTF-8
+        _fail(str(exc))
     if as_json:
         print(json.dumps(result))
         return
@@ -167,7 +259,8 @@ def _mount_plugins() -> None:
     try:
         from guardrail.index_cli import index_app
 
-        app.add_typer(index_app, name="index")
+        app.add_typer(index_app, name="index", cls=_Group)
+        _use_plain_help(index_app)
     except ImportError:  # pragma: no cover - the index needs faiss, a hard dependency
         pass
     for ep in entry_points(group="guardrail.commands"):
@@ -175,6 +268,14 @@ def _mount_plugins() -> None:
             ep.load()(app)
         except Exception as exc:  # a broken plugin must not take the core commands down
             err.print(f"[yellow]warning:[/] plugin command {ep.name!r} failed to load: {exc}")
+    _use_plain_help(app)
+
+
+def _use_plain_help(typer_app: typer.Typer) -> None:
+    # index and plugin commands are declared elsewhere; the guardrail CLI gives them the same help
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = _Command
 
 
 _mount_plugins()

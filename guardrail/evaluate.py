@@ -5,6 +5,18 @@ claim; response files (``context``/``response``/``hallucinated``) run the full c
 response hallucinated when any claim is flagged.  Thresholds come from ``Settings`` (fitted on
 the verifier's validation data), never from the file being evaluated.  The two baselines score
 with word overlap or embedding cosine at a fixed threshold of 0.5, chosen a priori.
+
+The file is JSON Lines in UTF-8, one object per line (blank lines are skipped); the first record
+decides the kind and every record must then carry that kind's keys:
+
+* pairs: ``premise`` and ``claim`` (strings), ``label`` (supported | unsupported | contradicted);
+* responses: ``response`` (string), ``context`` (list of strings), ``hallucinated`` (true or
+  false, not a string), optionally ``question`` (string or null) and ``spans`` (objects with
+  integer ``start`` and ``end``).
+
+``source`` (a string) is optional and defaults to ``"unknown"``: it only groups the per-source
+table, so a file of one's own needs none.  :func:`read_records` raises :class:`InputError`
+naming the file, the line and the key for the first record that breaks these rules.
 """
 
 from __future__ import annotations
@@ -25,28 +37,97 @@ from guardrail.metrics import balanced_accuracy, f1, macro_f1, roc_auc, span_f1
 
 Baseline = Literal["overlap", "cosine"]
 BATCH = 16
+LABELS = ("supported", "unsupported", "contradicted")
+UNKNOWN_SOURCE = "unknown"
+# The keys that decide a file's kind; the first record must have all of one set.
+_KIND_KEYS = {"pairs": ("premise", "claim", "label"), "responses": ("response", "context", "hallucinated")}
 
 
 def read_records(path: Path) -> tuple[str, list[dict[str, Any]]]:
-    """The file's kind ("pairs" or "responses") and its records."""
-    records = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
-    if not records:
+    """The file's kind ("pairs" or "responses") and its records, each checked (module docstring)."""
+    kind: str | None = None
+    records: list[dict[str, Any]] = []
+    try:
+        with path.open("rb") as fh:
+            for n, raw in enumerate(fh, start=1):
+                try:
+                    # utf-8-sig: a byte-order mark some editors write before the first line
+                    line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise InputError(f"{path}:{n}: not UTF-8 text (is this a JSONL file?)") from None
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+                if not isinstance(record, dict):
+                    raise InputError(f"{path}:{n}: expected a JSON object, got {_json_type(record)}")
+                if kind is None:
+                    kind = _kind(path, record)
+                records.append(_checked(f"{path}:{n}", kind, record))
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if kind is None:
         raise InputError(f"{path} has no records")
-    first = records[0]
-    if {"premise", "claim", "label"} <= first.keys():
-        return "pairs", records
-    if {"response", "context", "hallucinated"} <= first.keys():
-        return "responses", records
+    return kind, records
+
+
+def _kind(path: Path, first: dict[str, Any]) -> str:
+    for kind, keys in _KIND_KEYS.items():
+        if set(keys) <= first.keys():
+            return kind
     raise InputError(f"{path}: records need premise/claim/label (pairs) or "
                      f"context/response/hallucinated (responses); got keys {sorted(first)}")
+
+
+def _checked(where: str, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in _KIND_KEYS[kind] if k not in record]
+    if missing:
+        raise InputError(f"{where}: missing key {missing[0]!r} (every record of a {kind} file needs "
+                         f"{', '.join(_KIND_KEYS[kind])})")
+    source = record.setdefault("source", UNKNOWN_SOURCE)
+    if not isinstance(source, str):
+        raise InputError(f"{where}: 'source' must be a string, got {_json_type(source)}")
+    if kind == "pairs":
+        _check_pair(where, record)
+    else:
+        _check_response(where, record)
+    return record
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _check_pair(where: str, record: dict[str, Any]) -> None:
+    for key in ("premise", "claim"):
+        if not isinstance(record[key], str):
+            raise InputError(f"{where}: {key!r} must be a string, got {_json_type(record[key])}")
+    if record["label"] not in LABELS:
+        raise InputError(f"{where}: 'label' must be one of {', '.join(LABELS)}; got {record['label']!r}")
+
+
+def _check_response(where: str, record: dict[str, Any]) -> None:
+    if not isinstance(record["response"], str):
+        raise InputError(f"{where}: 'response' must be a string, got {_json_type(record['response'])}")
+    context = record["context"]
+    if not isinstance(context, list) or not all(isinstance(c, str) for c in context):
+        raise InputError(f"{where}: 'context' must be a list of strings (the grounding passages)")
+    if not isinstance(record["hallucinated"], bool):
+        raise InputError(f"{where}: 'hallucinated' must be true or false, got {record['hallucinated']!r}")
+    question = record.get("question")
+    if question is not None and not isinstance(question, str):
+        raise InputError(f"{where}: 'question' must be a string or null, got {_json_type(question)}")
+    spans = record.get("spans")
+    if spans is None:
+        return
+    # bool is an int subclass: a span of true/false offsets is as wrong as a string one
+    if not isinstance(spans, list) or not all(
+            isinstance(s, dict) and all(isinstance(s.get(k), int) and not isinstance(s.get(k), bool)
+                                        for k in ("start", "end")) for s in spans):
+        raise InputError(f"{where}: 'spans' must be a list of objects with integer start and end")
 
 
 def _cosine_scorer() -> Callable[[Sequence[tuple[str, str]]], list[float]]:
@@ -107,7 +188,7 @@ def _score_pairs(batch: Sequence[dict[str, Any]], guard: Guardrail, baseline: Ba
 
 def _score_responses(batch: Sequence[dict[str, Any]], guard: Guardrail, baseline: Baseline | None,
                      cosine: Callable[..., list[float]] | None) -> list[dict[str, Any]]:
-    base = [{"source": r["source"], "gold": bool(r["hallucinated"]),
+    base = [{"source": r["source"], "gold": r["hallucinated"],
              "gold_spans": [(s["start"], s["end"]) for s in r.get("spans") or []]} for r in batch]
     if baseline is not None:
         texts = [(r["response"], " ".join(r["context"])) for r in batch]

@@ -85,15 +85,15 @@ def _summary(verb: str, index: EvidenceIndex, ids: list[str], out: Path, started
 
 @index_app.command()
 def build(
-    paths: Annotated[list[Path], typer.Argument(help="folders and/or files (txt, md, html, pdf)",
+    paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="folders and/or files (txt, md, html, pdf)",
                                                 exists=True)],
     out: Annotated[Path, typer.Option("--out", "-o", help="index directory to write")],
     model: Annotated[str | None, typer.Option(help="sentence-transformers name or path; default: "
                                                    "the bundled all-MiniLM-L6-v2")] = None,
     chunk_chars: Annotated[int, typer.Option(help="maximum characters per chunk")] = 800,
     overlap: Annotated[int, typer.Option(help="characters shared by neighbouring chunks")] = 150,
-    ext: Annotated[list[str] | None, typer.Option(help="file types to take from folders, e.g. --ext md "
-                                                       "--ext txt (default: all supported)")] = None,
+    ext: Annotated[list[str] | None, typer.Option(metavar="<ext>", help="file types to take from folders, e.g. "
+                                                       "--ext md --ext txt (default: all supported)")] = None,
     device: Annotated[str, typer.Option(help="torch device for embedding")] = "cpu",
     force: Annotated[bool, typer.Option("--force", help="overwrite an index already in --out")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
@@ -114,8 +114,9 @@ def build(
 
 @index_app.command()
 def add(
-    index_dir: Annotated[Path, typer.Argument(help="an index directory (from `guardrail index build`)")],
-    paths: Annotated[list[Path], typer.Argument(help="folders and/or files to add", exists=True)],
+    index_dir: Annotated[Path, typer.Argument(metavar="INDEX_DIR",
+                                              help="an index directory (from `guardrail index build`)")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="folders and/or files to add", exists=True)],
     replace: Annotated[bool, typer.Option("--replace",
                                           help="re-index documents already in the index")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
@@ -132,8 +133,8 @@ def add(
 
 @index_app.command()
 def search(
-    index_dir: Annotated[Path, typer.Argument(help="an index directory")],
-    query: Annotated[str, typer.Argument(help="what to look for (a claim or a question)")],
+    index_dir: Annotated[Path, typer.Argument(metavar="INDEX_DIR", help="an index directory")],
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="what to look for (a claim or a question)")],
     k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=1000, help="number of passages")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
 ) -> None:
@@ -161,7 +162,7 @@ def search(
 
 @index_app.command()
 def info(
-    index_dir: Annotated[Path, typer.Argument(help="an index directory")],
+    index_dir: Annotated[Path, typer.Argument(metavar="INDEX_DIR", help="an index directory")],
     as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
 ) -> None:
     """Show what an index holds and which embedding model it needs (no model is loaded)."""

@@ -76,7 +76,8 @@ def test_cli_prints_json_and_rejects_bad_files(pairs: Path, tmp_path: Path) -> N
     bad.write_text('{"premise": "x", "claim": "y", "label": "supported"}\n{not json\n')
     out = runner.invoke(app, ["eval", str(bad)])
     assert out.exit_code == 2 and "bad.jsonl:2: not valid JSON" in " ".join(out.output.split())
-    assert runner.invoke(app, ["eval", str(pairs), "--baseline", "bm25"]).exit_code != 0
+    out = runner.invoke(app, ["eval", str(pairs), "--baseline", "bm25"])
+    assert out.exit_code == 2 and "--baseline must be overlap or cosine, got 'bm25'" in out.output
 
 
 def test_unknown_schema_and_empty_file_are_input_errors(tmp_path: Path) -> None:
@@ -84,3 +85,79 @@ def test_unknown_schema_and_empty_file_are_input_errors(tmp_path: Path) -> None:
         read_records(write(tmp_path / "empty.jsonl", []))
     with pytest.raises(InputError, match="premise/claim/label"):
         read_records(write(tmp_path / "odd.jsonl", [{"text": "hello"}]))
+
+
+PAIR = {"premise": "Paris is in France.", "claim": "Paris is in France.", "label": "supported"}
+RESPONSE = {"context": ["Paris is in France."], "response": "Paris is in France.", "hallucinated": False}
+
+
+def eval_error(path: Path) -> str:
+    """The CLI's one-line error for ``path``, after checking it exits 2 without a traceback."""
+    out = CliRunner().invoke(app, ["eval", str(path)])
+    assert out.exit_code == 2, out.output
+    assert out.exception is None or isinstance(out.exception, SystemExit)
+    assert "Traceback" not in out.output
+    return " ".join(out.output.split())
+
+
+def test_binary_file_is_an_input_error(tmp_path: Path) -> None:
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x01")
+    assert f"error: {binary}:1: not UTF-8 text" in eval_error(binary)
+
+
+@pytest.mark.parametrize(("line", "got"), [("[1, 2]", "an array"), ("null", "null"), ('"text"', "a string")])
+def test_a_line_that_is_not_an_object_is_an_input_error(tmp_path: Path, line: str, got: str) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps(PAIR) + "\n" + line + "\n")
+    assert f"error: {path}:2: expected a JSON object, got {got}" in eval_error(path)
+
+
+def test_a_later_record_missing_a_key_names_file_line_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "pairs.jsonl", [PAIR, PAIR, {"premise": "x", "claim": "y"}])
+    assert f"error: {path}:3: missing key 'label'" in eval_error(path)
+    path = write(tmp_path / "responses.jsonl", [RESPONSE, {"context": ["x"], "hallucinated": True}])
+    assert f"error: {path}:2: missing key 'response'" in eval_error(path)
+
+
+@pytest.mark.parametrize(("kind", "change", "message"), [
+    ("pairs", {"label": "maybe"}, "'label' must be one of supported, unsupported, contradicted; got 'maybe'"),
+    ("pairs", {"claim": 3}, "'claim' must be a string, got a number"),
+    ("pairs", {"source": ["a"]}, "'source' must be a string, got an array"),
+    ("responses", {"hallucinated": "yes"}, "'hallucinated' must be true or false, got 'yes'"),
+    ("responses", {"hallucinated": 1}, "'hallucinated' must be true or false, got 1"),
+    ("responses", {"context": "Paris is in France."}, "'context' must be a list of strings (the grounding passages)"),
+    ("responses", {"question": 7}, "'question' must be a string or null, got a number"),
+    ("responses", {"spans": [{"start": 0}]}, "'spans' must be a list of objects with integer start and end"),
+])
+def test_a_bad_value_is_an_input_error(tmp_path: Path, kind: str, change: dict, message: str) -> None:
+    first = PAIR if kind == "pairs" else RESPONSE
+    path = write(tmp_path / f"{kind}.jsonl", [first, {**first, **change}])
+    with pytest.raises(InputError) as info:
+        read_records(path)
+    assert str(info.value) == f"{path}:2: {message}"
+    assert f"error: {path}:2: {message}" in eval_error(path)
+
+
+def test_source_is_optional_and_defaults_to_unknown(tmp_path: Path) -> None:
+    path = write(tmp_path / "pairs.jsonl", [PAIR, {**PAIR, "source": "mine"}])
+    kind, records = read_records(path)
+    assert kind == "pairs" and [r["source"] for r in records] == ["unknown", "mine"]
+    result = evaluate(path, baseline="overlap")
+    assert set(result["per_source"]) == {"unknown", "mine"}
+
+
+def test_blank_lines_and_a_byte_order_mark_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(RESPONSE).encode() + b"\n\n  \n" + json.dumps(RESPONSE).encode())
+    kind, records = read_records(path)
+    assert kind == "responses" and len(records) == 2
+
+
+def test_empty_file_and_directory_exit_2_with_a_message(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    assert f"error: {empty} has no records" in eval_error(empty)
+    out = CliRunner().invoke(app, ["eval", str(tmp_path)])
+    text = " ".join(out.output.replace("│", " ").split())  # typer's usage errors come in a rich panel
+    assert out.exit_code == 2 and "Invalid value for 'FILE'" in text and "is a directory" in text

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from guardrail.exceptions import ConfigError, WebError
 from guardrail.report import Passage
 from guardrail.web.cache import DEFAULT_TTL, WebCache, cache_key
@@ -33,7 +35,7 @@ from guardrail.web.fetch import PAGE_MAX_BYTES, Page, PageFetcher, chunk_text, r
 from guardrail.web.http import Deadline, HttpConfig, HttpSession
 from guardrail.web.providers import SearchHit, SearchProvider, make_provider
 from guardrail.web.query import STOPWORDS, ClaimQueries, QueryPlanner, SafeQueryPlanner, SearchStep
-from guardrail.web.safety import HostPolicy, Resolver
+from guardrail.web.safety import SCHEMES, HostPolicy, Resolver
 
 log = logging.getLogger("guardrail.web")
 
@@ -89,6 +91,21 @@ def rank_passages(query: str, passages: Sequence[Passage], k: int) -> list[Passa
     return [passages[i] for i in order[:k]]
 
 
+def _check_web_url(url: str) -> None:
+    """Raise :class:`ConfigError` unless ``url`` is an absolute http(s) URL with a host.
+
+    Checked before a provider sees it: SearxNG appends ``/search`` first, so its own check
+    would quote ``'notaurl/search'`` rather than what the user typed.
+    """
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigError(f"--web-url {url!r} is not a valid URL: {exc}") from None
+    if parsed.scheme not in SCHEMES or not parsed.host:
+        raise ConfigError(f"--web-url must be an http:// or https:// URL with a host "
+                          f"(e.g. http://127.0.0.1:8888), got {url!r}")
+
+
 def _open_cache(directory: str | Path, ttl: float) -> WebCache | None:
     try:
         return WebCache(directory, ttl=ttl)
@@ -130,6 +147,8 @@ class WebRetriever:
         """
         if timeout <= 0:
             raise ConfigError("--web timeout must be positive")
+        if url is not None:
+            _check_web_url(url)
         policy = HostPolicy(tuple(allow_hosts), **({"resolver": resolver} if resolver else {}))
         step = min(10.0, timeout)
         search_http = HttpConfig(timeout=step, retries=2, max_retry_after=min(30.0, timeout / 2))

@@ -96,3 +96,11 @@ def test_cli_check_with_web_and_the_shipped_verifier(searx: LocalServer) -> None
     assert claim["evidence"][0]["passage"]["url"].startswith(searx.url("/"))
     if claim["verdict"] == "supported":
         assert report["sources"][claim["citation"] - 1]["url"] == searx.url("/wiki/Eiffel_Tower")
+
+
+def test_cli_rejects_a_web_url_that_is_not_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARDRAIL_CACHE_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["check", CLAIM, "--web", "searxng", "--web-url", "notaurl"])
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()) == ("error: --web-url must be an http:// or https:// URL with a host "
+                                               "(e.g. http://127.0.0.1:8888), got 'notaurl'")

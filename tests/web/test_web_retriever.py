@@ -29,7 +29,7 @@ from webworld import (
     json_reply,
 )
 
-from guardrail.exceptions import WebError
+from guardrail.exceptions import ConfigError, WebError
 from guardrail.protocols import Retriever
 from guardrail.web import WebConfig, WebRetriever, rank_passages
 from guardrail.web.http import HttpConfig
@@ -242,6 +242,24 @@ def test_retriever_can_be_built_from_parts(server: LocalServer) -> None:
     retriever = WebRetriever(provider, policy=policy, config=WebConfig(max_results=1, deadline=3),
                              planner=planner)
     assert [p.url for p in retriever.retrieve(CLAIM, 3)] == [server.url("/page/eiffel")]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("notaurl", "--web-url must be an http:// or https:// URL with a host (e.g. http://127.0.0.1:8888), "
+                "got 'notaurl'"),
+    ("127.0.0.1:8888", "--web-url must be an http:// or https:// URL with a host (e.g. http://127.0.0.1:8888), "
+                       "got '127.0.0.1:8888'"),
+    ("ftp://example.org", "--web-url must be an http:// or https:// URL with a host (e.g. "
+                          "http://127.0.0.1:8888), got 'ftp://example.org'"),
+    ("http://", "--web-url must be an http:// or https:// URL with a host (e.g. http://127.0.0.1:8888), "
+                "got 'http://'"),
+    ("http://[::1", "--web-url 'http://[::1' is not a valid URL: "),
+])
+@pytest.mark.parametrize("provider", ["searxng", "mediawiki"])
+def test_from_options_quotes_a_bad_url_as_given(tmp_path: Path, provider: str, url: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        WebRetriever.from_options(provider, url, cache_dir=tmp_path)
+    assert str(info.value).startswith(message) and "/search" not in str(info.value)
 
 
 # -- the engine -----------------------------------------------------------------------------------

@@ -177,6 +177,11 @@ def _satisfied(value: float, op: str, evidence: set[float], evidence_bounds: set
     # A bound is met by an evidence number of the same order of magnitude: "more than 17
     # seasons" by "18", not by an unrelated "2015" elsewhere in the window.
     near = [e for e in evidence if value / 3 <= e <= value * 3] if value > 0 else list(evidence)
+    # ... but a maximum the evidence states is the maximum: "up to 240 minutes" against "up to
+    # 180 minutes" names another one, though 180 <= 240 ("more than 17" is still met by "more
+    # than 20": a lower bound may understate)
+    if op == "<=" and any(o == "<" and e in near for e, o in evidence_bounds):
+        return False
     return any(_COMPARE[op](e, value) for e in near)
 
 
@@ -250,7 +255,7 @@ class CheckResult:
 
     @property
     def issues(self) -> tuple[str, ...]:
-        out = [f"number {n} is not in the evidence" if n[0].isdigit() else f"no number in the evidence is {n}"
+        out = [f"number {n} is not in the evidence" if n[0].isdigit() else f"the evidence does not say {n}"
                for n in self.missing_numbers]
         out += [f"date '{m}' is not in the evidence" for m in self.missing_months]
         out += [f"name '{n}' is not in the evidence" for n in self.missing_names]

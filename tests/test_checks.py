@@ -29,7 +29,11 @@ def test_a_qualified_number_is_a_bound_the_evidence_must_meet() -> None:
         assert not check_claim(claim, evidence).missing_numbers, claim
     r = check_claim("It won more than 5 awards.", "It won 3 awards in 2010.")  # 2010 is no award count
     assert r.missing_numbers == ("more than 5",) and r.conflict
-    assert r.issues == ("no number in the evidence is more than 5",)
+    assert r.issues == ("the evidence does not say more than 5",)
+    # a maximum the evidence states is the maximum, though 180 is "at most 240"
+    r = check_claim("The H2 runs for up to 240 minutes.", "The H2 runs for up to 180 minutes on one charge.")
+    assert r.issues == ("the evidence does not say at most 240",) and r.conflict
+    assert not check_claim("It has more than 17 seasons.", "It has run for more than 20 seasons.").missing_numbers
     assert check_claim("About 300 people came.", "Some 400 people came.").missing_numbers == ("about 300",)
 
 

@@ -188,6 +188,8 @@ def check(
     2 bad input or options, or a failure under --fail closed;
     3 the block policy blocked the answer.
     """
+    if web is None and (web_url or allow_host):
+        _fail("--web-url and --allow-host configure web search: add --web PROVIDER")
     text = _read_answer(answer, file)
     try:
         conf = Settings.load(settings) if settings else Settings()

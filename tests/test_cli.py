@@ -65,6 +65,11 @@ def test_answer_argument_and_file_together_is_an_error(tmp_path: Path, positiona
                        "give the answer either as an argument or with --file, not both")
 
 
+def test_web_options_without_web_are_an_error() -> None:
+    for option in (["--web-url", "http://127.0.0.1:8888"], ["--allow-host", "127.0.0.1"]):
+        assert_input_error(invoke("check", "x", *option), "--web-url and --allow-host configure web search")
+
+
 # -- help and version -------------------------------------------------------------------------
 
 def test_version() -> None:

@@ -82,7 +82,7 @@ def test_binary_invalid_utf8_and_huge_answers_raise_input_error(guard: Guardrail
         guard.check(b"\xff\xfe\x00garbage")
     with pytest.raises(InputError, match="NUL"):
         guard.check("abc\x00def")
-    with pytest.raises(InputError, match="not valid Unicode text .*surrogate"):
+    with pytest.raises(InputError, match=r"not valid Unicode text .*surrogate"):
         guard.check("Paris is in France.\udcff")
     small = Guardrail(max_answer_chars=100, nli=guard.nli)
     with pytest.raises(InputError, match="over the limit"):

@@ -14,7 +14,7 @@ leading pronoun takes the subject it most likely means, or stays as it is.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
 
 from guardrail.checks import opens_sentence
 from guardrail.questions import SHORT_ANSWER_WORDS, as_statement
@@ -106,11 +106,18 @@ _SUBJECT_VERB = re.compile(
 _PARTICIPLE_BY = re.compile(r"\b[a-z]+ed by\b")
 
 
-@lru_cache(maxsize=1)
-def _segmenter():  # type: ignore[no-untyped-def]
-    import pysbd
+_LOCAL = threading.local()
 
-    return pysbd.Segmenter(language="en", clean=False)
+
+def _segmenter():  # type: ignore[no-untyped-def]
+    """One pysbd segmenter per thread: a shared one keeps per-call state, and threads checking
+    answers at once (an audit's workers) lost sentences."""
+    segmenter = getattr(_LOCAL, "segmenter", None)
+    if segmenter is None:
+        import pysbd
+
+        segmenter = _LOCAL.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return segmenter
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:

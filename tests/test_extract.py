@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from guardrail import RuleBasedExtractor
 
 ex = RuleBasedExtractor()
@@ -229,3 +231,14 @@ def test_long_subject_is_repeated_for_the_second_verb_phrase() -> None:
 def test_subject_comes_from_the_first_part_even_with_an_unlisted_verb() -> None:
     texts = [c.text for c in ex.extract("The H2 weighs 3.4 kg and is rated at 62 dB.")]
     assert texts == ["The H2 weighs 3.4 kg.", "The H2 is rated at 62 dB."]
+
+
+def test_threads_extracting_at_once_get_the_claims_one_thread_gets() -> None:
+    # pysbd's segmenter keeps state between calls: shared by threads, it dropped sentences
+    texts = [f"Dr. Smith moved to the U.S. in {1900 + i}. He works at MIT and lives in Boston. "
+             f"The firm earned ${i}.5 million in Q{i % 4 + 1}! Its CEO, Mr. Jones, said so. Is it true? "
+             f"The H{i} weighs {i}.1 kg and runs for {i * 10} minutes." for i in range(40)] * 5
+    alone = [[c.text for c in ex.extract(t)] for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda t: [c.text for c in ex.extract(t)], texts))
+    assert together == alone

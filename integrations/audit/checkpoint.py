@@ -2,7 +2,8 @@
 
 ``report.jsonl`` and ``rejects.jsonl`` are append-only and are the source of truth for what is
 done: every result line is flushed and fsynced before the next batch starts, and ``--resume``
-rebuilds the done set from them (dropping a half-written last line first).  ``checkpoint.json``
+rebuilds the done set from them (dropping a half-written last line first); once the audit is
+complete, rejects.jsonl is rewritten in line order, atomically.  ``checkpoint.json``
 holds what the results depend on (input fingerprint, shape, field map, sample, settings) so
 that a resume cannot mix two different audits in one report; it is replaced atomically.
 Deriving "done" from the results rather than from a counter in the checkpoint is what makes
@@ -18,13 +19,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from guardrail import ConfigError
+
 __all__ = ["AuditDir", "ResumeError"]
 
 CHECKPOINT_VERSION = 1
 
 
-class ResumeError(Exception):
-    """The output directory cannot be used as asked (exists without --resume, or a different audit)."""
+class ResumeError(ConfigError):
+    """The output directory cannot be used as asked (exists without --resume, or a different audit).
+
+    A ``ConfigError``: like a bad option, the fix is to change how the audit is invoked.  Its
+    messages name the CLI flag and the ``AuditOptions`` field, since both entry points raise it.
+    """
 
 
 class AuditDir:
@@ -52,7 +59,8 @@ class AuditDir:
             existing = False
         if existing and not resume:
             raise ResumeError(
-                f"{self.root} already holds an audit: pass --resume to continue it or --overwrite to start again"
+                f"{self.root} already holds an audit: continue it with --resume (resume=True) "
+                "or start again with --overwrite (overwrite=True)"
             )
         done: set[int] = set()
         if existing:
@@ -80,6 +88,8 @@ class AuditDir:
         for fh in self._files.values():
             fh.close()
         self._files.clear()
+        if complete:
+            self._sort_rejects()
         if self._state:
             self._state.update(complete=complete, updated_at=time.time())
             self._write_checkpoint()
@@ -128,7 +138,26 @@ class AuditDir:
                 yield r
 
     def rejected(self) -> list[dict[str, Any]]:
-        return sorted(read_jsonl(self.rejects), key=lambda r: int(r.get("line", 0)))
+        """Rejects in line order, one per input line (the first copy, as ``results`` keeps)."""
+        first: dict[int, dict[str, Any]] = {}
+        for r in read_jsonl(self.rejects):
+            first.setdefault(int(r.get("line", 0)), r)
+        return [first[line] for line in sorted(first)]
+
+    def _sort_rejects(self) -> None:
+        """Put rejects.jsonl in line order once the audit is finished.
+
+        Appending keeps every reject durable the moment it is known, but rejects found by the
+        checker arrive after later lines rejected while parsing (and batches finish out of order
+        across workers and resumed runs), so the order is fixed here, when no run appends any more.
+        Replaced atomically: a kill leaves the old file or the new one.
+        """
+        rows = self.rejected()
+        if not rows:
+            return
+        tmp = self.rejects.with_suffix(".jsonl.tmp")
+        tmp.write_bytes(b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows))
+        os.replace(tmp, self.rejects)
 
     def _write_checkpoint(self) -> None:
         tmp = self.checkpoint.with_suffix(".json.tmp")
@@ -186,10 +215,10 @@ def _check_same(previous: Mapping[str, Any], current: Mapping[str, Any]) -> None
     if "input" in diffs:
         raise ResumeError(
             "the input changed since this audit started (size or content differs): "
-            "resume with the same file, or start again with --overwrite"
+            "resume with the same file, or start again with --overwrite (overwrite=True)"
         )
     detail = ", ".join(f"{k}: {previous.get(k)!r} -> {current.get(k)!r}" for k in diffs)
     raise ResumeError(
-        f"--resume with different options than the audit in progress ({detail}); "
-        "use the original options, or start again with --overwrite"
+        f"--resume (resume=True) with different options than the audit in progress ({detail}); "
+        "use the original options, or start again with --overwrite (overwrite=True)"
     )

@@ -1,9 +1,11 @@
 """``guardrail audit``: the command, registered into the core CLI through the entry-point group
 ``guardrail.commands`` (``audit = "guardrail.integrations.audit.cli:register"``).
 
-Exit codes: 0 every line was audited; 3 some lines were rejected (see rejects.jsonl);
-4 the hallucination rate is above ``--fail-over``; 2 bad options or an output directory that
-cannot be resumed; 130 interrupted (everything finished so far is saved: rerun with ``--resume``).
+Exit codes: 0 every line was audited; 3 some lines were rejected (see rejects.jsonl) or some
+records could not be checked (``status: "error"`` in report.jsonl); 4 the hallucination rate is
+above ``--fail-over``; 2 bad options (a missing input, an unusable ``--index``, an unknown
+``--web`` provider) or an output directory that cannot be resumed; 1 the audit failed (the model
+cannot load); 130 interrupted (everything finished so far is saved: rerun with ``--resume``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from guardrail import ConfigError, GuardrailError, Settings
@@ -27,8 +30,9 @@ from .formats import FieldMap
 
 __all__ = ["EXIT_FAIL_OVER", "EXIT_INTERRUPTED", "EXIT_REJECTS", "audit", "register", "standalone_app"]
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_REJECTS = 3
+EXIT_REJECTS = 3  # also when records could not be checked (status "error")
 EXIT_FAIL_OVER = 4
 EXIT_INTERRUPTED = 130
 
@@ -121,7 +125,24 @@ def audit(
         Path | None,
         typer.Option(help="EvidenceIndex directory to retrieve evidence from.", rich_help_panel=_EVIDENCE),
     ] = None,
-    web: Annotated[bool, typer.Option(help="Also search the web for evidence.", rich_help_panel=_EVIDENCE)] = False,
+    web: Annotated[
+        str | None,
+        typer.Option(
+            help="Also search the web for evidence with this provider: searxng|mediawiki|brave|tavily|serper "
+            "(brave, tavily and serper read BRAVE_API_KEY, TAVILY_API_KEY, SERPER_API_KEY).",
+            rich_help_panel=_EVIDENCE,
+        ),
+    ] = None,
+    web_url: Annotated[
+        str | None,
+        typer.Option(help="Search endpoint URL (searxng, mediawiki).", rich_help_panel=_EVIDENCE),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Allow this host even if private/loopback (repeatable), for --web.", rich_help_panel=_EVIDENCE
+        ),
+    ] = None,
     calibrate: Annotated[
         Path | None,
         typer.Option(help="Labeled JSONL: choose the support threshold on it and save settings.", rich_help_panel=_CAL),
@@ -172,6 +193,9 @@ def audit(
         raise typer.BadParameter("give a log file (or - for stdin), or --calibrate LABELED.jsonl", param_hint="INPUT")
     if engine is EngineName.local and ray_address:
         raise typer.BadParameter("--ray-address needs --engine ray", param_hint="--ray-address")
+    if web is None and (web_url or allow_host):
+        raise typer.BadParameter("needs --web PROVIDER", param_hint="--web-url" if web_url else "--allow-host")
+    web_options: dict[str, Any] = {"web": web, "web_url": web_url, "allow_hosts": tuple(allow_host or ())}
     fields = FieldMap(
         id=id_field,
         question=question_field,
@@ -188,7 +212,7 @@ def audit(
         if calibrate is not None:
             from .calibrate import calibrate as run_calibration
 
-            guard = build_guardrail(settings, index=str(index) if index else None, web=web)
+            guard = build_guardrail(settings, index=str(index) if index else None, **web_options)
             target = save_settings or out / "settings.json"
             cal = run_calibration(
                 str(calibrate),
@@ -216,7 +240,7 @@ def audit(
             seed=seed,
             settings=settings,
             index=str(index) if index else None,
-            web=web,
+            **web_options,
             engine=engine.value,
             workers=workers,
             batch_size=batch_size,
@@ -234,11 +258,11 @@ def audit(
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ResumeError, ConfigError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+        _print_error(err, str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except GuardrailError as exc:
-        err.print(f"[red]error:[/] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+        _print_error(err, f"{type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_FAILED) from None
     summary = outcome.summary or {}
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
@@ -248,7 +272,8 @@ def audit(
     if fail_over is not None and rate is not None and rate > fail_over:
         err.print(f"[red]hallucination rate {rate:.1%} is above --fail-over {fail_over:.1%}[/]")
         raise typer.Exit(EXIT_FAIL_OVER)
-    if summary.get("counts", {}).get("rejected"):
+    counts = summary.get("counts", {})
+    if counts.get("rejected") or counts.get("errors"):  # fail closed: an unchecked record is not a pass
         raise typer.Exit(EXIT_REJECTS)
 
 
@@ -274,22 +299,38 @@ def _sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-def _print_summary(console: Console, s: dict[str, Any], outcome: Any) -> None:
+def _print_error(console: Console, message: str) -> None:
+    """One line, however long (no wrapping), and the message printed as is, not as markup."""
+    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+
+
+def _summary_line(s: dict[str, Any], outcome: Any) -> str:
+    """The headline, e.g. "audited 1 answer (1 this run, 2.0s): 0.0% hallucinated · ...".
+
+    The totals cover every run of the audit (``--resume``); "this run" counts the answers this
+    run checked, not the lines it read.
+    """
     counts = s.get("counts", {})
     rate = s.get("hallucination_rate")
-    console.print(
-        f"[bold]audited {counts.get('checked', 0)} answers[/] "
-        f"({outcome.new} this run, {outcome.elapsed_s:.1f}s): "
+    return (
+        f"[bold]audited {_count(counts.get('checked', 0), 'answer')}[/] "
+        f"({outcome.checked} this run, {outcome.elapsed_s:.1f}s): "
         f"[bold {'red' if rate else 'green'}]{_pct(rate)} hallucinated[/] "
-        f"· {counts.get('flagged_claims', 0)} of {counts.get('claims', 0)} claims flagged"
-        f" · {counts.get('skipped', 0)} skipped · {counts.get('rejected', 0)} rejected"
+        f"· {counts.get('flagged_claims', 0)} of {_count(counts.get('claims', 0), 'claim')} flagged"
+        f" · {counts.get('skipped', 0)} skipped · {_count(counts.get('errors', 0), 'error')}"
+        f" · {counts.get('rejected', 0)} rejected"
     )
+
+
+def _print_summary(console: Console, s: dict[str, Any], outcome: Any) -> None:
+    counts = s.get("counts", {})
+    console.print(_summary_line(s, outcome))
     cites = s.get("citations", {})
     if cites.get("records_with_citations"):
         console.print(
             f"citations: recall {_pct(cites.get('recall'))}, "
             f"precision {_pct(cites.get('precision'))} "
-            f"over {cites['records_with_citations']} answers"
+            f"over {_count(cites['records_with_citations'], 'answer')}"
         )
     for name, table in (s.get("by_group") or {}).items():
         t = Table(title=f"by {name}", title_justify="left", show_edge=False)
@@ -316,6 +357,10 @@ def _print_calibration(console: Console, cal: dict[str, Any], path: Path) -> Non
         f"{chosen['balanced_accuracy']:.3f}, precision {chosen['precision']:.3f}, "
         f"recall {chosen['recall']:.3f}; saved {path}"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _pct(v: float | None) -> str:

@@ -28,10 +28,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["FORMATS", "AuditRecord", "FieldMap", "RejectedLine", "SkippedLine", "get_path", "parse_line"]
+__all__ = [
+    "FORMATS",
+    "LINE_HEAD_CHARS",
+    "AuditRecord",
+    "FieldMap",
+    "RejectedLine",
+    "SkippedLine",
+    "get_path",
+    "parse_line",
+]
 
 Format = Literal["auto", "openai", "langsmith", "generic"]
 FORMATS: tuple[str, ...] = ("auto", "openai", "langsmith", "generic")
+
+# How much of a rejected input line rejects.jsonl keeps: enough to find and read it, while a
+# log of huge lines still gives a small rejects file.
+LINE_HEAD_CHARS = 500
 
 # A long last user message usually carries pasted documents, so it is evidence too; a short
 # one is just the question, and letting it "support" the answer would hide hallucinations.
@@ -103,6 +116,9 @@ class AuditRecord:
     question: str | None = None
     context: tuple[Any, ...] = ()  # str or passage-like dicts, as ``Guardrail.check`` accepts
     groups: Mapping[str, str] = field(default_factory=dict)
+    # The start of the input line, kept so that a record the checker rejects is reported like
+    # one rejected while parsing (rejects.jsonl shows the line, not the answer).
+    line_head: str = ""
 
     def check_item(self) -> dict[str, Any]:
         return {"answer": self.answer, "context": list(self.context), "question": self.question}
@@ -116,6 +132,7 @@ class AuditRecord:
             "question": self.question,
             "context": list(self.context),
             "groups": dict(self.groups),
+            "line_head": self.line_head,
         }
 
     @classmethod
@@ -128,6 +145,7 @@ class AuditRecord:
             question=data.get("question"),
             context=tuple(data.get("context") or ()),
             groups=dict(data.get("groups") or {}),
+            line_head=str(data.get("line_head") or ""),
         )
 
 
@@ -171,9 +189,11 @@ def parse_line(line_no: int, text: str, shape: str = "auto", fields: FieldMap | 
         raise RejectedLine(f"unknown format {shape!r}")
     try:
         rid, question, answer, context, groups = parser(raw)
-    except SkippedLine:
+    except SkippedLine as skip:
         if fields.answer is None:
-            raise
+            # The shape was detected even though there is nothing to check: report.jsonl keeps it.
+            shape_found = skip.shape or detected or "generic"
+            raise SkippedLine(skip.reason, record_id=skip.record_id, shape=shape_found) from None
         rid, question, answer, context, groups = None, None, None, [], {}
     # Overrides win over detection, field by field.
     if fields.id:
@@ -205,6 +225,7 @@ def parse_line(line_no: int, text: str, shape: str = "auto", fields: FieldMap | 
         question=question,
         context=_context(context),
         groups=groups,
+        line_head=text[:LINE_HEAD_CHARS],
     )
 
 
@@ -253,7 +274,7 @@ def _openai(raw: Mapping[str, Any]) -> Parsed:
         if answer is None:
             answer = first.get("text")  # legacy completions
         if answer is None and isinstance(message, Mapping) and message.get("tool_calls"):
-            raise SkippedLine("the response is tool calls only", record_id=_rid(raw, response))
+            raise SkippedLine("the response is tool calls only", record_id=_rid(raw, response), shape="openai")
     elif messages and messages[-1].get("role") == "assistant":  # chat log / fine-tuning format
         answer = _content(messages[-1].get("content"))
         messages = messages[:-1]

@@ -39,10 +39,17 @@ _PENDING_DIR = ".ray-pending"
 class AuditActor:
     """Callable class for ``map_batches``: builds the checker once per actor, then checks batches."""
 
-    def __init__(self, settings: dict[str, Any], index: str | None = None, web: bool = False) -> None:
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        index: str | None = None,
+        web: str | None = None,
+        web_url: str | None = None,
+        allow_hosts: list[str] | None = None,
+    ) -> None:
         from .runner import build_guardrail
 
-        self.guard = build_guardrail(settings, index=index, web=web)
+        self.guard = build_guardrail(settings, index=index, web=web, web_url=web_url, allow_hosts=allow_hosts or ())
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from .runner import check_records
@@ -103,6 +110,8 @@ def run_ray(
                 "settings": options.settings.model_dump(mode="json"),
                 "index": options.index,
                 "web": options.web,
+                "web_url": options.web_url,
+                "allow_hosts": list(options.allow_hosts),
             },
             compute=ActorPoolStrategy(size=workers),
             batch_size=options.batch_size,

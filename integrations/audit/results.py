@@ -28,6 +28,8 @@ def _base(record: AuditRecord | None, line: int, rid: str, shape: str, status: s
         "status": status,
         "groups": dict(record.groups) if record else {},
         "question": record.question if record else None,
+        # Every status carries the key, so readers of report.jsonl need no special case.
+        "claims": [],
     }
 
 
@@ -72,7 +74,8 @@ def skipped_result(line: int, rid: str | None, shape: str, reason: str) -> dict[
 
 
 def error_result(record: AuditRecord, error: str) -> dict[str, Any]:
-    """A record the checker failed on (fail="closed" settings): kept, so resume will not retry forever."""
+    """A record the checker failed on: it raised (``fail="closed"``) or its report carries
+    errors (``fail="open"``).  Kept, so resume will not retry it forever."""
     out = _base(record, record.line, record.id, record.shape, "error")
     out.update(error=error, answer=record.answer)
     return out

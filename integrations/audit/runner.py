@@ -29,14 +29,23 @@ from rich.progress import (
 from rich.text import Text
 
 import guardrail
-from guardrail import ConfigError, Guardrail, InputError, Settings
+from guardrail import (
+    ConfigError,
+    EvidenceError,
+    Guardrail,
+    GuardrailError,
+    InputError,
+    Report,
+    Settings,
+    VerificationError,
+)
 
 from .checkpoint import AuditDir
-from .formats import AuditRecord, FieldMap, RejectedLine, SkippedLine, parse_line
+from .formats import LINE_HEAD_CHARS, AuditRecord, FieldMap, RejectedLine, SkippedLine, parse_line
 from .inputs import InputSource, open_input
 from .results import error_result, skipped_result, verdict_result
 
-__all__ = ["AuditOptions", "AuditOutcome", "build_guardrail", "check_records", "run_audit"]
+__all__ = ["AuditOptions", "AuditOutcome", "build_guardrail", "check_records", "run_audit", "warm_up"]
 
 Engine = Literal["local", "ray"]
 
@@ -54,7 +63,9 @@ class AuditOptions:
     seed: int = 0
     settings: Settings = field(default_factory=Settings)
     index: str | None = None
-    web: bool = False
+    web: str | None = None  # search provider, as ``guardrail check --web``: searxng, mediawiki, brave, ...
+    web_url: str | None = None
+    allow_hosts: tuple[str, ...] = ()
     engine: Engine = "local"
     workers: int = 1
     batch_size: int = 16
@@ -76,8 +87,15 @@ class AuditOptions:
             "seed": self.seed if self.sample else None,
             "settings": self.settings.model_dump(mode="json"),
             "index": self.index,
-            "web": self.web,
+            "web": self._web_identity(),
         }
+
+    def _web_identity(self) -> dict[str, Any] | bool:
+        # False without web search, as checkpoints written before the provider options hold,
+        # so that those audits stay resumable.
+        if not self.web:
+            return False
+        return {"provider": self.web, "url": self.web_url, "allow_hosts": sorted(self.allow_hosts)}
 
 
 @dataclass(frozen=True)
@@ -105,48 +123,107 @@ def plan(source: InputSource, options: AuditOptions, done: set[int], selected: s
         try:
             yield "record", parse_line(line_no, text, options.shape, options.fields)
         except RejectedLine as exc:
-            yield "reject", {"line": line_no, "reason": exc.reason, "text": text[:500]}
+            yield "reject", reject_row(line_no, exc.reason, text)
         except SkippedLine as exc:
             yield "result", skipped_result(line_no, exc.record_id, exc.shape, exc.reason)
 
 
-def build_guardrail(settings: Settings | dict[str, Any], *, index: str | None = None, web: bool = False) -> Guardrail:
-    """The checker an audit uses; also what each Ray actor builds once in its constructor."""
+def reject_row(line: int, reason: str, text: str) -> dict[str, Any]:
+    """One line of rejects.jsonl; ``text`` is always the start of the input line."""
+    return {"line": line, "reason": reason, "text": text[:LINE_HEAD_CHARS]}
+
+
+def build_guardrail(
+    settings: Settings | dict[str, Any],
+    *,
+    index: str | None = None,
+    web: str | None = None,
+    web_url: str | None = None,
+    allow_hosts: Sequence[str] = (),
+) -> Guardrail:
+    """The checker an audit uses; also what each Ray actor builds once in its constructor.
+
+    ``web``, ``web_url`` and ``allow_hosts`` mean what ``guardrail check``'s ``--web``,
+    ``--web-url`` and ``--allow-host`` mean.  An index that cannot be opened is a
+    ``ConfigError``: it is a bad option, not a failure of the audit.
+    """
     if isinstance(settings, dict):
         settings = Settings.model_validate(settings)
     retrievers: list[Any] = []
     if index:
-        index_cls = getattr(guardrail, "EvidenceIndex", None)
-        if index_cls is None:
-            raise ConfigError("--index needs guardrail.EvidenceIndex, which this guardrail version lacks")
-        retrievers.append(index_cls.load(index))
+        retrievers.append(_load_index(index))
     if web:
-        web_cls = getattr(guardrail, "WebRetriever", None)
-        if web_cls is None:
-            raise ConfigError("--web needs guardrail.WebRetriever, which this guardrail version lacks")
-        retrievers.append(web_cls())
+        retrievers.append(_web_retriever(web, web_url, allow_hosts))
     return Guardrail(settings=settings, retrievers=retrievers)
+
+
+def _load_index(path: str) -> Any:
+    index_cls = getattr(guardrail, "EvidenceIndex", None)
+    if index_cls is None:
+        raise ConfigError("an index (--index) needs guardrail.EvidenceIndex, which this guardrail version lacks")
+    try:
+        return index_cls.load(path)
+    except EvidenceError as exc:
+        raise ConfigError(f"cannot use the evidence index (--index): {exc}") from exc
+
+
+def _web_retriever(provider: str, url: str | None, allow_hosts: Sequence[str]) -> Any:
+    if not isinstance(provider, str):  # web=True from before the provider was an option
+        raise ConfigError("web search (--web) needs a provider name: searxng, mediawiki, brave, tavily or serper")
+    web_cls = getattr(guardrail, "WebRetriever", None)
+    if web_cls is None:
+        raise ConfigError("web search (--web) needs guardrail.WebRetriever, which this guardrail version lacks")
+    return web_cls.from_options(provider, url, list(allow_hosts))
+
+
+def warm_up(guard: Guardrail) -> None:
+    """Load the verifier now, on the calling thread, with one tiny prediction.
+
+    Worker threads that each found the model unloaded would all load it at once, and those
+    loads race (lazy imports inside transformers are not thread-safe).  A model that cannot
+    load fails the run here, before any record, instead of failing every record.
+    """
+    try:
+        guard.nli.predict([("Warm-up.", "Warm-up.")])
+    except GuardrailError:
+        raise
+    except Exception as exc:  # the model's own errors: RuntimeError, OSError, ImportError ...
+        raise VerificationError(f"verifier failed: {exc}") from exc
 
 
 def check_records(guard: Guardrail, records: Sequence[AuditRecord]) -> tuple[list[dict], list[dict]]:
     """(results, rejects) for a batch.  One bad answer must not sink its batch: on an error the
-    batch is retried one record at a time; bad input is rejected, a check failure is recorded."""
+    batch is retried one record at a time; bad input is rejected, a check failure is recorded.
+
+    Any exception counts as a check failure, not only guardrail's: under ``fail="closed"`` the
+    engine re-raises what a retriever or extractor raised, and one record's broken evidence
+    source must not end an audit of millions.
+    """
     if not records:
         return [], []
     try:
         reports = guard.check_many([r.check_item() for r in records])
-        return [verdict_result(r, rep) for r, rep in zip(records, reports, strict=True)], []
-    except guardrail.GuardrailError:
+        return [record_result(r, rep) for r, rep in zip(records, reports, strict=True)], []
+    except Exception:
         pass  # one record's fault (bad input, or a failure under fail="closed"): isolate it below
     results, rejects = [], []
     for r in records:
         try:
-            results.append(verdict_result(r, guard.check_many([r.check_item()])[0]))
+            results.append(record_result(r, guard.check_many([r.check_item()])[0]))
         except InputError as exc:
-            rejects.append({"line": r.line, "reason": f"cannot check: {exc}", "text": r.answer[:500]})
-        except guardrail.GuardrailError as exc:  # fail="closed": keep it, so resume does not loop on it
+            rejects.append(reject_row(r.line, f"cannot check: {exc}", r.line_head))
+        except Exception as exc:  # kept as an error result, so resume does not loop on it
             results.append(error_result(r, f"{type(exc).__name__}: {exc}"))
     return results, rejects
+
+
+def record_result(record: AuditRecord, report: Report) -> dict[str, Any]:
+    """The audit fails closed whatever ``Settings.fail`` says: a report that carries errors
+    (the check could not run in full) is an error, never a verdict.  Under ``fail="open"`` a
+    failed verifier or retriever leaves claims unverified, which must not read as faithful."""
+    if report.errors:
+        return error_result(record, "; ".join(report.errors))
+    return verdict_result(record, report)
 
 
 class _RateColumn(ProgressColumn):
@@ -199,6 +276,16 @@ def run_audit(options: AuditOptions, *, guard: Guardrail | None = None, console:
     """
     console = console or Console(stderr=True)
     started = time.perf_counter()
+    # Evidence sources are opened before anything is written, so a bad --index or --web fails
+    # like any bad option and leaves no audit behind that a rerun would have to --overwrite.
+    # Ray actors build their own; the driver's copy only validates the options.
+    guard = guard or build_guardrail(
+        options.settings,
+        index=options.index,
+        web=options.web,
+        web_url=options.web_url,
+        allow_hosts=options.allow_hosts,
+    )
     adir = AuditDir(options.out)
     if options.input == "-":  # stdin is spooled beside the results (same disk, cleaned up after)
         options.out.mkdir(parents=True, exist_ok=True)
@@ -263,13 +350,13 @@ def _run_local(
     work: Iterable[Planned],
     options: AuditOptions,
     write: Callable[[list[dict], list[dict]], None],
-    guard: Guardrail | None,
+    guard: Guardrail,
 ) -> None:
-    guard = guard or build_guardrail(options.settings, index=options.index, web=options.web)
     batch: list[AuditRecord] = []
     workers = max(1, options.workers)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") if workers > 1 else None
     in_flight: set[Future] = set()
+    warmed = False
 
     def drain(block_until: int) -> None:
         while len(in_flight) > block_until:
@@ -279,6 +366,10 @@ def _run_local(
                 write(*fut.result())
 
     def submit(records: list[AuditRecord]) -> None:
+        nonlocal warmed
+        if not warmed:  # on the first batch only: a resume with nothing left loads no model
+            warm_up(guard)
+            warmed = True
         if pool is None:
             write(*check_records(guard, records))
             return

@@ -66,3 +66,16 @@ def test_results_are_streamed_once_per_line(tmp_path):
     d.open(IDENT, resume=False)
     d.append([{"line": 5, "v": 1}, {"line": 2}, {"line": 5, "v": 2}])
     assert [(r["line"], r.get("v")) for r in d.results()] == [(5, 1), (2, None)]
+
+
+def test_a_finished_audit_has_its_rejects_in_line_order(tmp_path):
+    d = AuditDir(tmp_path)
+    d.open(IDENT, resume=False)
+    d.append(rejects=[{"line": 7, "reason": "parse"}])
+    d.append(rejects=[{"line": 4, "reason": "checker"}, {"line": 7, "reason": "a copy"}])
+    d.close(complete=False)  # a run that stops keeps the append order: it is resumed by appending
+    assert [r["line"] for r in read_jsonl(d.rejects)] == [7, 4, 7]
+    d2 = AuditDir(tmp_path)
+    d2.open(IDENT, resume=True)
+    d2.close(complete=True)
+    assert [(r["line"], r["reason"]) for r in read_jsonl(d.rejects)] == [(4, "checker"), (7, "parse")]

@@ -215,3 +215,35 @@ def test_a_record_the_checker_refuses_is_rejected_and_its_batch_survives(run_cli
     assert [r["id"] for r in read_jsonl(tmp_path / "out" / "report.jsonl")] == ["ok-1", "ok-2"]
     (reject,) = read_jsonl(tmp_path / "out" / "rejects.jsonl")
     assert reject["line"] == 2 and reject["reason"].startswith("cannot check") and "NUL" in reject["reason"]
+
+
+def test_rejects_hold_the_start_of_the_line_in_line_order(run_cli, tmp_path):
+    ok = {"context": ["Paris is the capital of France."], "response": "Paris is the capital of France."}
+    lines = [
+        json.dumps({"id": "ok-1", **ok}),
+        json.dumps({"id": "binary", "context": ["x" * 600], "response": "looks like\u0000binary"}),
+        json.dumps({"id": "ok-2", **ok}),
+        '{"id": "torn", "response": "cut off',  # rejected while parsing, before line 2's batch runs
+    ]
+    logs = tmp_path / "logs.jsonl"
+    logs.write_text("\n".join(lines) + "\n")
+    result = run_cli(logs, "--out", tmp_path / "out", "--batch-size", "8")
+    assert result.exit_code == 3, result.output
+    rejects = read_jsonl(tmp_path / "out" / "rejects.jsonl")
+    assert [x["line"] for x in rejects] == [2, 4]
+    assert [x["text"] for x in rejects] == [lines[1][:500], lines[3]]  # the raw line, not the answer
+    assert rejects[0]["reason"].startswith("cannot check") and rejects[1]["reason"].startswith("invalid JSON")
+
+
+def test_summary_line_counts_answers_and_a_skipped_record_keeps_its_shape(run_cli, tmp_path):
+    example = EXAMPLES.read_text().splitlines()
+    logs = tmp_path / "logs.jsonl"
+    logs.write_text("\n".join([example[0], example[11], "not json"]) + "\n")  # checked, tool calls only, rejected
+    first = run_cli(logs, "--out", tmp_path / "out")
+    assert first.exit_code == 3, first.output
+    assert "audited 1 answer (1 this run," in first.output
+    assert "1 skipped · 0 errors · 1 rejected" in " ".join(first.output.split())
+    skipped = next(r for r in read_jsonl(tmp_path / "out" / "report.jsonl") if r["status"] == "skipped")
+    assert (skipped["line"], skipped["shape"], skipped["claims"]) == (2, "openai", [])
+    resumed = run_cli(logs, "--out", tmp_path / "out", "--resume")
+    assert "audited 1 answer (0 this run," in resumed.output

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from conftest import EXAMPLE_LINES, EXAMPLE_REJECTED, EXAMPLE_SKIPPED, EXAMPLES
-from guardrail.integrations.audit.formats import FieldMap, RejectedLine, SkippedLine, parse_line
+from guardrail.integrations.audit.formats import AuditRecord, FieldMap, RejectedLine, SkippedLine, parse_line
 from guardrail.integrations.audit.inputs import open_input
 
 DOC = "The Eiffel Tower is 330 metres tall and stands in Paris. It was completed in 1889."
@@ -87,7 +87,7 @@ def test_openai_chat_log_ending_in_assistant_and_batch_output():
 
 
 def test_openai_tool_calls_only_is_skipped_not_rejected():
-    with pytest.raises(SkippedLine, match="tool calls"):
+    with pytest.raises(SkippedLine, match="tool calls") as skipped:
         p(
             {
                 "choices": [
@@ -101,6 +101,7 @@ def test_openai_tool_calls_only_is_skipped_not_rejected():
                 ]
             }
         )
+    assert skipped.value.shape == "openai"  # report.jsonl keeps the detected shape
 
 
 def test_langsmith_retrieval_chain_and_retrievalqa_exports():
@@ -252,3 +253,10 @@ def test_stdin_is_spooled_and_fingerprinted(tmp_path, monkeypatch):
     assert not src.path.exists()
     with pytest.raises(FileNotFoundError):
         open_input(str(tmp_path / "missing.jsonl"))
+
+
+def test_a_record_keeps_the_start_of_its_line_through_json():
+    line = json.dumps({"id": "r", "context": ["x" * 900], "response": "Paris is in France."})
+    record = parse_line(3, line)
+    assert record.line_head == line[:500]
+    assert AuditRecord.from_json(json.loads(json.dumps(record.to_json()))) == record  # as Ray shards carry it

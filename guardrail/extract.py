@@ -13,13 +13,14 @@ leading pronoun takes the subject it most likely means, or stays as it is.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 
 from guardrail.checks import opens_sentence
 from guardrail.questions import SHORT_ANSWER_WORDS, as_statement
 from guardrail.report import Claim
-from guardrail.verbs import IRREGULAR_PAST, is_third_person
+from guardrail.verbs import IRREGULAR_PAST, is_present_verb
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
@@ -275,8 +276,8 @@ class RuleBasedExtractor:
 
     def _is_fragment(self, clean: str) -> bool:
         words = clean.split()
-        return len(words) < self.min_words or (len(words) <= SHORT_ANSWER_WORDS and not _FINITE_VERB.search(clean)
-                                               and not _present_verb(clean))
+        verbless = not _FINITE_VERB.search(clean) and not _present_verb(clean)
+        return len(words) < self.min_words or (len(words) <= SHORT_ANSWER_WORDS and verbless)
 
     def _is_assertion(self, sentence: str, whole: bool) -> bool:
         body = _clean(sentence)
@@ -360,16 +361,10 @@ def _has_verb(text: str) -> bool:
     return bool(_FINITE_VERB.search(text) or _SUBJECT_VERB.match(text.strip())) or _present_verb(text)
 
 
-_NOT_BEFORE_VERB = {"the", "a", "an", "his", "her", "its", "their", "of", "in", "on", "for", "with", "by",
-                    "and", "or", "to", "from", "at", "as"}
-
-
 def _present_verb(text: str) -> bool:
-    """A known verb in the present third person after its subject ("The H2 weighs 2.1 kg"), not
-    a plural noun after an article, a preposition or "and" ("the records", "books and records")."""
+    """A known verb in the present after its subject ("The H2 weighs 2.1 kg")."""
     words = text.split()
-    return any(is_third_person(w) and words[i - 1].lower() not in _NOT_BEFORE_VERB
-               for i, w in enumerate(words[1:], start=1))
+    return any(is_present_verb(before, w) for before, w in itertools.pairwise(words))
 
 
 def _new_clause(rest: str) -> bool:

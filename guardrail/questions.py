@@ -6,8 +6,9 @@ rules cover the question shapes that can be restated without parsing: a wh-phras
 ("... was born in what year?", "... plays its home matches where?"), "What is X?", a subject
 question ("Who wrote X?", "Which band was founded first?"), "Where/When is X located/born?",
 questions with do-support ("What sport did Jack Sock play?" -> "Jack Sock played tennis", for
-the verbs ``verbs.py`` knows) and yes/no questions ("Are X and Y both directors?" -> "X and Y are
-both directors", with "not" for "no").  Anything else returns ``None`` and the caller falls back
+the verbs ``verbs.py`` knows), yes/no questions ("Are X and Y both directors?" -> "X and Y are
+both directors", with "not" for "no") and alternatives ("Is X or Y the largest hospital in Z?" ->
+"Y is the largest hospital in Z").  Anything else returns ``None`` and the caller falls back
 to "question answer".
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from guardrail.verbs import is_base_verb, is_third_person, past, third_person
+from guardrail.verbs import is_base_verb, is_present_verb, past, third_person
 
 _AUX = {"is", "was", "are", "were", "has", "had", "have", "did", "does", "do", "can", "could",
         "will", "would", "should", "may", "might"}
@@ -46,8 +47,8 @@ def as_statement(question: str, answer: str) -> str | None:
         return None
     if a.lower() in _YES_NO:
         return _yes_no(q.split(), a.lower() == "yes")
-    if q.split()[0].lower() in _AUX:
-        return _aux_first(q.split(), a)
+    if q.split()[0].lower() in _AUX and (stated := _aux_first(q.split(), a)):
+        return stated
     q = _drop_choices(q, a)
     words = q.split()
     first = words[0].lower()
@@ -128,9 +129,8 @@ def _fronted(words: list[str], a: str) -> str | None:
         # and before its object ("Which city hosts the Louvre"), or further on when it is a
         # verb we know that no article or preposition introduces ("Which genus of moth in
         # Australia contains only one species", not "What type of records")
-        present = w.endswith("s") and not w.endswith("ss") and (
-            (i == 1 and i + 1 < len(rest) and _starts_subject(rest[i + 1]))
-            or (i > 1 and is_third_person(w) and rest[i - 1].lower() not in _DETERMINERS | _STRANDED))
+        present = (i == 1 and w.endswith("s") and not w.endswith("ss") and i + 1 < len(rest)
+                   and _starts_subject(rest[i + 1])) or (i > 1 and is_present_verb(rest[i - 1], w))
         if w in _AUX or _participle(w, i) or (i == 0 and w.endswith("ed")) or present:
             # "Which band was founded first" / "Which producers worked with X": a subject question
             return None if lead else _sentence(f"{a} {' '.join(rest[i:])}")
@@ -266,7 +266,7 @@ def _starts_name(word: str) -> bool:
 
 
 def _starts_subject(word: str) -> bool:
-    return word.lower() in _DETERMINERS or word[0].isupper() or word[0].isdigit() or word[0] in "\"'“"
+    return word.lower() in _DETERMINERS or _starts_name(word)
 
 
 def _has_day(a: str) -> bool:

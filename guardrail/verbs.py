@@ -61,6 +61,19 @@ def is_third_person(word: str) -> bool:
     return word in _THIRD_PERSON_FORMS
 
 
+# words after which "records", "plays", "works" are plural nouns, not verbs
+_NOUN_CONTEXT = frozenset({"the", "a", "an", "this", "that", "these", "those", "his", "her", "its", "their",
+                           "of", "in", "on", "at", "from", "for", "by", "to", "with", "into", "about", "as",
+                           "and", "or"})
+
+
+def is_present_verb(previous: str, word: str) -> bool:
+    """Whether ``word`` is a known verb in the present ("The H2 weighs", "genus of moth in X
+    contains"), told from the plural noun it may also be by the word before it ("the records",
+    "type of records", "books and records")."""
+    return is_third_person(word) and previous.lower() not in _NOUN_CONTEXT
+
+
 def past(verb: str) -> str:
     """``win`` -> ``won``, ``star`` -> ``starred``, ``study`` -> ``studied``."""
     if verb in _IRREGULAR:

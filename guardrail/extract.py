@@ -27,6 +27,7 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _EMPHASIS = re.compile(r"[*_`]+")
+_CODE_LIKE = re.compile(r"[=;{}()\[\]<>$#]|^(?:def|class|import|from|return|if|for|while|>>>)\b|\w\.\w+\(")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
 _CITATION = re.compile(r"\s*\[(?:\d+|[A-Za-z]+\d*)\](?:\[(?:\d+|[A-Za-z]+\d*)\])*")
 
@@ -124,7 +125,8 @@ def _segmenter():  # type: ignore[no-untyped-def]
 def _blocks(text: str) -> list[tuple[int, int]]:
     """Spans of prose blocks: paragraphs, list items and table cells; code fences skipped."""
     spans: list[tuple[int, int]] = []
-    in_code = False
+    in_code = in_indented_code = False
+    blank_before = True
     pos = 0
     para_start: int | None = None
     para_end = 0
@@ -138,7 +140,12 @@ def _blocks(text: str) -> list[tuple[int, int]]:
                 para_start = None
             continue
         stripped = line.strip()
-        if in_code or not stripped or _TABLE_RULE.match(line) or line.startswith(("    ", "\t")):
+        # Indented code only where it looks like code after a blank line: LLMs fence their code,
+        # and indent nested list items and their continuation lines, which are prose to check.
+        indented = line.startswith(("    ", "\t")) and not _LIST_MARK.match(line)
+        in_indented_code = indented and (in_indented_code or (blank_before and bool(_CODE_LIKE.search(stripped))))
+        blank_before = not stripped or in_indented_code
+        if in_code or not stripped or _TABLE_RULE.match(line) or in_indented_code:
             if para_start is not None:
                 spans.append((para_start, para_end))
                 para_start = None

@@ -142,6 +142,16 @@ def test_markdown_lists_tables_and_code_do_not_make_garbage() -> None:
     spans_ok(text)
 
 
+def test_indented_prose_is_checked_and_indented_code_is_not() -> None:
+    # nested list items and indented sentences are prose; an indented block that looks like
+    # code after a blank line is code
+    text = ("Specs:\n- Physical:\n    - The H2 weighs 99 kg.\n    - It was designed by NASA.\n\n"
+            "\tThe H2 costs 549 euros.\n\nRun this:\n\n    x = weigh('H2 is 99 kg')\n    print(x)\n")
+    assert [c.text for c in ex.extract(text)] == [
+        "The H2 weighs 99 kg.", "The H2 was designed by NASA.", "The H2 costs 549 euros."]
+    spans_ok(text)
+
+
 def test_short_answer_to_a_question_is_made_self_contained() -> None:
     claims = ex.extract("Paris", question="Which city hosts the Louvre?")
     assert claims[0].text == "Paris hosts the Louvre."

@@ -62,6 +62,21 @@ _WORD_NUMBERS = {
     "double": 2,
 }
 _IDIOMS = frozenset({"one", "single", "once", "double"})
+# A number with a unit of measurement: the same unit with another value in the evidence is a
+# conflict NLI misses ("weighs 9 kg" against "weighs 3.4 kg" reads as entailed).
+_UNIT_ALIASES = {"kilograms": "kg", "kilogram": "kg", "grams": "g", "gram": "g", "kilometres": "km",
+                 "kilometers": "km", "kilometre": "km", "kilometer": "km", "metres": "m", "meters": "m",
+                 "metre": "m", "meter": "m", "centimetres": "cm", "centimeters": "cm", "millimetres": "mm",
+                 "millimeters": "mm", "mile": "miles", "foot": "feet", "ft": "feet", "pound": "lb", "pounds": "lb",
+                 "lbs": "lb", "minute": "minutes", "min": "minutes", "mins": "minutes", "hour": "hours",
+                 "hrs": "hours", "second": "seconds", "secs": "seconds",
+                 "euro": "euros", "€": "euros", "dollar": "dollars", "percent": "%", "degrees": "°"}
+# one-letter units other than "m" are left out: "1990s", "5G", "3 v 1" are not measurements
+_UNITS = sorted({*_UNIT_ALIASES, *_UNIT_ALIASES.values(), "mah", "gb", "mb", "tb", "kw", "kwh", "w",
+                 "mph", "km/h", "db", "hz", "ghz", "mhz", "ml", "litres", "liters"} - {"s", "h", "g"},
+                key=len, reverse=True)
+_MEASURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(" + "|".join(map(re.escape, _UNITS))
+                      + r")(?![\w/])", re.IGNORECASE)
 _SCALE = re.compile(r"\s*(hundred|thousand|million|billion)\b", re.IGNORECASE)
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
 # A qualified number ("more than 17", "before 1985", "about 300") is not a value the evidence
@@ -252,11 +267,15 @@ class CheckResult:
     missing_numbers: tuple[str, ...] = ()
     missing_months: tuple[str, ...] = ()
     missing_names: tuple[str, ...] = ()
+    # (claimed, stated): a measurement the evidence gives in the same unit with another value
+    wrong_measures: tuple[tuple[str, str], ...] = ()
 
     @property
     def issues(self) -> tuple[str, ...]:
-        out = [f"number {n} is not in the evidence" if n[0].isdigit() else f"the evidence does not say {n}"
-               for n in self.missing_numbers]
+        out = [f"the evidence gives {stated}, not {claimed}" for claimed, stated in self.wrong_measures]
+        wrong = {claimed.split()[0] for claimed, _ in self.wrong_measures}
+        out += [f"number {n} is not in the evidence" if n[0].isdigit() else f"the evidence does not say {n}"
+                for n in self.missing_numbers if n not in wrong]
         out += [f"date '{m}' is not in the evidence" for m in self.missing_months]
         out += [f"name '{n}' is not in the evidence" for n in self.missing_names]
         return tuple(out)
@@ -284,6 +303,12 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
         if not _satisfied(value, op, ev_numbers, ev_bounds)
     )
     missing_months = tuple(sorted(months(claim) - months(evidence)))
+    ev_measures = measures(evidence)
+    wrong_measures = tuple(
+        (f"{_fmt(value)} {unit}", ", ".join(f"{_fmt(v)} {unit}" for v in sorted(ev_measures[unit])))
+        for value, unit in sorted(_measure_values(claim))
+        if value not in ev_measures.get(unit, {value}) and _fmt(value) in missing_numbers
+    )
     folded = _fold(evidence if retrieved is None else retrieved)
     ev_lower = folded.lower()
     ev_stems = {_stem(t) for t in content_tokens(folded)}
@@ -295,7 +320,25 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
             if n not in ev_lower and not all({_stem(w), *_countries(w)} & ev_stems for w in n.split())
         )
     )
-    return CheckResult(missing_numbers, missing_months, missing_names)
+    return CheckResult(missing_numbers, missing_months, missing_names, wrong_measures)
+
+
+def measures(text: str) -> dict[str, set[float]]:
+    """Plain values of ``text`` by unit of measurement: "weighs 3.4 kg" -> {"kg": {3.4}}."""
+    out: dict[str, set[float]] = {}
+    for value, unit in _measure_values(text):
+        out.setdefault(unit, set()).add(value)
+    return out
+
+
+def _measure_values(text: str) -> list[tuple[float, str]]:
+    found = []
+    for m in _MEASURE.finditer(text):
+        if _BOUND_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
+            continue  # "up to 180 minutes" is a bound, which the number check weighs
+        unit = m.group(2).lower()
+        found.append((float(m.group(1).replace(",", "")), _UNIT_ALIASES.get(unit, unit)))
+    return found
 
 
 def lexical_support(claim: str, evidence: str) -> float:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from guardrail.checks import check_claim, lexical_support
+from guardrail.checks import CheckResult, check_claim, lexical_support
 from guardrail.evidence import Selection, Window
 from guardrail.report import Claim, ClaimResult, Evidence, Verdict
 
@@ -77,8 +77,8 @@ class Scored:
 
 
 def claim_features(claim_text: str, scored: Sequence[Scored],
-                   asserted: str | None = None) -> tuple[list[float], tuple[str, ...], bool]:
-    """Features, issues, and whether numbers or dates conflict.
+                   asserted: str | None = None) -> tuple[list[float], CheckResult]:
+    """Features, and what the number, date and name checks found.
 
     ``asserted`` is what the answer itself states when ``claim_text`` carries more: a short
     answer to a question is verified restated with the question, but the question's own words
@@ -100,7 +100,7 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
     lexical = lexical_support(checked, retrieved)
     features = [_logit(best.entailment), contradiction, lexical,
                 float(checks.conflict), float(bool(checks.missing_names))]
-    return features, checks.issues, checks.conflict
+    return features, checks
 
 
 def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
@@ -108,13 +108,15 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
     """The verdict on one claim from its scored windows (empty: no evidence at all)."""
     if not scored:
         return ClaimResult(claim, "unsupported", 0.0, (), ("no evidence found for this claim",))
-    features, issues, conflict = claim_features(claim.text, scored, asserted)
+    features, checks = claim_features(claim.text, scored, asserted)
     score = calibration.for_claim(asserted).score(features)
     contradiction = features[1]
     verdict: Verdict
-    if score >= support_threshold:
+    # a measurement the evidence gives in the same unit with another value ("9 kg" / "3.4 kg")
+    # is a contradiction however the NLI model scored the pair
+    if score >= support_threshold and not checks.wrong_measures:
         verdict = "supported"
-    elif contradiction >= contradiction_threshold or (conflict and features[2] >= 0.5):
+    elif contradiction >= contradiction_threshold or checks.wrong_measures or (checks.conflict and features[2] >= 0.5):
         verdict = "contradicted"
     else:
         verdict = "unsupported"
@@ -131,7 +133,7 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
         evidence.append(Evidence(w.passage, w.text, w.start, w.end, round(s.entailment, 4), round(s.contradiction, 4)))
         if len(evidence) == 3:
             break
-    return ClaimResult(claim, verdict, round(score, 4), tuple(evidence), issues)
+    return ClaimResult(claim, verdict, round(score, 4), tuple(evidence), checks.issues)
 
 
 def merge_chunks(chunk_probs: Sequence[np.ndarray]) -> np.ndarray:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from guardrail.checks import check_claim, lexical_support, names, numbers
+from guardrail.checks import check_claim, lexical_support, measures, names, numbers
 
 
 def test_numbers_compare_by_value() -> None:
@@ -35,6 +35,16 @@ def test_a_qualified_number_is_a_bound_the_evidence_must_meet() -> None:
     assert r.issues == ("the evidence does not say at most 240",) and r.conflict
     assert not check_claim("It has more than 17 seasons.", "It has run for more than 20 seasons.").missing_numbers
     assert check_claim("About 300 people came.", "Some 400 people came.").missing_numbers == ("about 300",)
+
+
+def test_measurements_are_compared_unit_by_unit() -> None:
+    evidence = "The H2 weighs 3.4 kg, runs for up to 180 minutes and costs 549 euros. It launched in the 1990s."
+    assert measures(evidence) == {"kg": {3.4}, "euros": {549.0}}  # a bound and a decade are no measurement
+    assert check_claim("It weighs 3.4 kilograms.", evidence).wrong_measures == ()
+    assert check_claim("It costs 499 euros.", evidence).wrong_measures == (("499 euros", "549 euros"),)
+    # another unit, or a unit the evidence never uses, is left to the number check
+    assert check_claim("It weighs 9 pounds.", evidence).wrong_measures == ()
+    assert check_claim("It is 9 m long.", evidence).wrong_measures == ()
 
 
 def test_changed_number_or_date_is_a_conflict() -> None:

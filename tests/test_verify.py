@@ -20,19 +20,19 @@ def scored(entailment: float, contradiction: float = 0.0, relevance: float = 1.0
 
 def test_question_words_do_not_count_as_support_for_the_answer() -> None:
     question = "How many passengers did the terminal in Whitehorse handle in 2012?"
-    right, _, _ = claim_features(f"{question} 294,000", scored(0.5), asserted="294,000")
-    wrong, issues, conflict = claim_features(f"{question} 187,500", scored(0.5), asserted="187,500")
+    right, _ = claim_features(f"{question} 294,000", scored(0.5), asserted="294,000")
+    wrong, checks = claim_features(f"{question} 187,500", scored(0.5), asserted="187,500")
     assert right[FEATURES.index("lexical")] == 1.0
     assert wrong[FEATURES.index("lexical")] == 0.0
-    assert conflict and issues == ("number 187500 is not in the evidence",)
+    assert checks.conflict and checks.issues == ("number 187500 is not in the evidence",)
     # without ``asserted`` the question's words would make the wrong answer look supported
-    diluted, _, _ = claim_features(f"{question} 187,500", scored(0.5))
+    diluted, _ = claim_features(f"{question} 187,500", scored(0.5))
     assert diluted[FEATURES.index("lexical")] >= 0.5
 
 
 def test_contradiction_counts_only_from_relevant_windows() -> None:
     off_topic = scored(0.1, contradiction=0.9, relevance=0.1) + scored(0.2, contradiction=0.0, relevance=1.0)
-    features, _, _ = claim_features("The terminal handled 294,000 passengers.", off_topic)
+    features, _ = claim_features("The terminal handled 294,000 passengers.", off_topic)
     assert features[FEATURES.index("contradiction")] == 0.0
 
 
@@ -45,6 +45,15 @@ def test_decide_verdicts_and_evidence() -> None:
     assert contradicted.verdict == "contradicted"
     nothing = decide(claim, [], cal, 0.5, 0.5)
     assert nothing.verdict == "unsupported" and nothing.score == 0.0
+
+
+def test_a_measurement_the_evidence_gives_otherwise_is_never_supported() -> None:
+    specs = Passage("The H2 weighs 3.4 kg and costs 549 euros.", "specs")
+    entailed = [Scored(Window(specs, 0, len(specs.text)), 1.0, 0.97, 0.01)]  # NLI reads it as entailed
+    wrong = decide(Claim("The H2 weighs 9 kg.", 0, 19), entailed, Calibration(), 0.5, 0.5)
+    assert wrong.verdict == "contradicted" and wrong.issues == ("the evidence gives 3.4 kg, not 9 kg",)
+    right = decide(Claim("The H2 weighs 3.4 kg.", 0, 21), entailed, Calibration(), 0.5, 0.5)
+    assert right.verdict == "supported" and right.issues == ()
 
 
 def test_calibration_loads_from_the_model_dir(tmp_path: Path) -> None:

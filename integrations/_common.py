@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +25,8 @@ from guardrail import (
 )
 
 POLICY_NAMES = ("annotate", "flag", "redact", "block")
+
+log = logging.getLogger("guardrail.integrations")
 
 
 class _LazyNLI:
@@ -143,7 +147,7 @@ class ScopedExtractor:
 def _blocks_text(content: Any) -> str | None:
     if isinstance(content, str):
         return content
-    if isinstance(content, Sequence):
+    if isinstance(content, Sequence) and not isinstance(content, (bytes, bytearray)):
         parts = [
             b
             if isinstance(b, str)
@@ -182,18 +186,41 @@ def text_of(value: Any) -> str | None:
         if holder is None:
             text = _get(choice, "text")  # legacy completions
             return text if isinstance(text, str) else None
-        return _blocks_text(_get(holder, "content"))
+        return _content_text(_get(holder, "content"))
     if isinstance(value, Mapping):
-        return _blocks_text(value.get("content")) if "content" in value else None
+        return _content_text(value.get("content")) if "content" in value else None
     if hasattr(value, "content"):
-        return _blocks_text(value.content)
+        return _content_text(value.content)
     return None
+
+
+def _content_text(content: Any) -> str | None:
+    # A message whose content is None (OpenAI's tool-call-only replies and deltas, a finish
+    # chunk's empty delta) is an answer with no text: empty, nothing to check, not "no answer".
+    return "" if content is None else _blocks_text(content)
+
+
+def finish_reason(chunk: Any) -> Any:
+    """Why a stream ended, when ``chunk`` says it has (OpenAI ``choices[0].finish_reason``,
+    a LangChain chunk's ``response_metadata["finish_reason"]`` or ``chunk_position="last"``)."""
+    choice = _choice(chunk)
+    if choice is not None:
+        return _get(choice, "finish_reason")
+    if isinstance(chunk, (str, Mapping)):
+        return None
+    meta = getattr(chunk, "response_metadata", None)
+    if isinstance(meta, Mapping) and meta.get("finish_reason"):
+        return meta["finish_reason"]
+    return "last" if getattr(chunk, "chunk_position", None) == "last" else None
 
 
 def with_text(
     value: Any, text: str, report: dict[str, Any] | None = None, *, report_key: str = "guardrail"
 ) -> Any:
-    """A copy of ``value`` with its answer text replaced (and the report attached where it fits)."""
+    """A copy of ``value``, of the same type, with its answer text replaced (and the report
+    attached where it fits: a ``report_key`` key on dicts, ``response_metadata`` on LangChain
+    messages, a ``<report_key>_report`` attribute on other objects that accept one).  An object
+    whose ``.content`` cannot be replaced comes back unchanged (see ``_with_content``)."""
     if isinstance(value, str):
         return text
     choice = _choice(value)
@@ -214,25 +241,69 @@ def with_text(
             if isinstance(out, dict):
                 out[report_key] = report
             else:
-                # A strict SDK object may refuse new attributes: the report still reaches on_report.
-                with contextlib.suppress(AttributeError, TypeError, ValueError):
-                    setattr(out, f"{report_key}_report", report)
+                _attach_attribute(out, report, report_key)
         return out
     if hasattr(value, "content") and hasattr(value, "model_copy"):  # a LangChain message
         update: dict[str, Any] = {"content": _replace_blocks(value.content, text)}
-        if report is not None:
+        if report is not None and hasattr(value, "response_metadata"):
             update["response_metadata"] = {
                 **(getattr(value, "response_metadata", None) or {}),
                 report_key: report,
             }
-        return value.model_copy(update=update)
+        out = value.model_copy(update=update)
+        if report is not None and not hasattr(value, "response_metadata"):
+            _attach_attribute(out, report, report_key)
+        return out
     if isinstance(value, Mapping):
         out = dict(value)
         out["content"] = _replace_blocks(value.get("content"), text)
         if report is not None:
             out[report_key] = report
         return out
+    if hasattr(value, "content"):
+        return _with_content(value, text, report, report_key)
     return text
+
+
+def _with_content(value: Any, text: str, report: dict[str, Any] | None, report_key: str) -> Any:
+    """Any other object with a ``.content``: a copy of the same type with the new text.
+
+    Tried in turn: ``dataclasses.replace`` (frozen dataclasses too), a named tuple's
+    ``_replace``, then ``copy.copy`` and setting ``content``.  When the object allows none of
+    these, it comes back unchanged (never swapped for a bare ``str``, which would break the
+    caller's code), with the report attached where it fits and a warning logged, because the
+    policy's output (citations, redactions) could not be applied.
+    """
+    content = _replace_blocks(value.content, text)
+    out: Any = None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        with contextlib.suppress(TypeError, ValueError):
+            out = dataclasses.replace(value, content=content)
+    if out is None and callable(getattr(value, "_replace", None)):
+        with contextlib.suppress(TypeError, ValueError):
+            out = value._replace(content=content)
+    if out is None:
+        try:
+            out = copy.copy(value)
+            out.content = content
+        except Exception:  # read-only property, __slots__ without content, a C type, ...
+            out = None
+    if out is None:
+        if text != _blocks_text(value.content):
+            log.warning(
+                "cannot set .content on a %s: returned unchanged, without the policy's output",
+                type(value).__name__,
+            )
+        out = value
+    if report is not None:
+        _attach_attribute(out, report, report_key)
+    return out
+
+
+def _attach_attribute(obj: Any, report: dict[str, Any], report_key: str) -> None:
+    # A strict object may refuse new attributes: the report still reaches on_report.
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        setattr(obj, f"{report_key}_report", report)
 
 
 def _replace_blocks(content: Any, text: str) -> Any:

@@ -9,19 +9,30 @@ stream (see ``guardrail.integrations.streaming``).  The answer is found in a ``s
 OpenAI-style completion (dict or SDK object) or a LangChain message; the same type comes
 back with the policy's output in place of the text.  The report goes to ``on_report`` and,
 where the return type has room for it, rides along (``response_metadata["guardrail"]`` on a
-message, a ``"guardrail"`` key on a dict).
+message, a ``"guardrail"`` key on a dict, a ``guardrail_report`` attribute on other objects).
+An empty or tool-call-only answer (``content`` None) comes back unchanged, unchecked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Report
+from guardrail import BlockedResponse, EvidenceError, Guardrail, GuardrailError, InputError, Report
 
-from ._common import arun_check, fault, report_data, resolve, run_check, text_of, with_text
+from ._common import (
+    arun_check,
+    fault,
+    finish_reason,
+    report_data,
+    resolve,
+    run_check,
+    text_of,
+    with_text,
+)
 from .streaming import Release, StreamVerifier, _apump, _pump
 
 __all__ = ["guarded"]
@@ -46,8 +57,15 @@ def guarded(
     ``context``: the name of the argument holding the evidence, or a callable receiving the
     function's arguments and returning it.  ``question``: likewise (default: an argument named
     ``question`` if there is one).  ``policy`` overrides the Guardrail's.  ``cite``/``release``
-    apply to generator functions.  A missing evidence argument is a fault: the answer goes out
-    unchanged with the error in the report (``fail="open"``) or ``EvidenceError`` is raised.
+    apply to generator functions; a streamed chunk with a finish reason (and anything after it)
+    is held back until all text, citations and Sources have gone out.
+
+    Faults: a missing evidence argument, or a ``context`` callable that raises, means the
+    function still runs and its answer goes out unchanged with the error in the report
+    (``fail="open"``), or ``EvidenceError`` is raised (``fail="closed"``); a ``question``
+    callable that raises likewise, with ``InputError``.  An object with a ``.content`` comes
+    back as a copy of the same type; one whose content cannot be set comes back unchanged,
+    with the report as a ``<report_key>_report`` attribute if it takes one.
     """
 
     def decorate(fn: F) -> F:
@@ -57,23 +75,36 @@ def guarded(
         if q_source is None and "question" in signature.parameters:
             q_source = "question"
 
-        def inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str | None, str | None]:
+        def inputs(
+            args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> tuple[Any, str | None, GuardrailError | None]:
+            """(evidence, question, the fault that stops the check).  Never raises: a failing
+            ``context``/``question`` callable is a fault like a missing argument, so the
+            wrapped function still runs and the Faults table applies."""
             bound = signature.bind_partial(*args, **kwargs)
             bound.apply_defaults()
-            error = None
+            error: GuardrailError | None = None
             evidence: Any = None
             if callable(context):
-                evidence = context(*args, **kwargs)
+                try:
+                    evidence = context(*args, **kwargs)
+                except Exception as exc:
+                    error = _caused(EvidenceError(f"the context callable failed: {_describe(exc)}"), exc)
             elif isinstance(context, str):
                 if context in bound.arguments and bound.arguments[context] is not None:
                     evidence = bound.arguments[context]
                 else:
-                    error = f"evidence argument {context!r} is missing"
-            q = (
-                q_source(*args, **kwargs)
-                if callable(q_source)
-                else (bound.arguments.get(q_source) if isinstance(q_source, str) else None)
-            )
+                    error = EvidenceError(f"evidence argument {context!r} is missing")
+            q: Any = None
+            if callable(q_source):
+                try:
+                    q = q_source(*args, **kwargs)
+                except Exception as exc:
+                    error = error or _caused(
+                        InputError(f"the question callable failed: {_describe(exc)}"), exc
+                    )
+            elif isinstance(q_source, str):
+                q = bound.arguments.get(q_source)
             return evidence, (q if isinstance(q, str) else None), error
 
         def finish(value: Any, report: Report) -> Any:
@@ -81,14 +112,16 @@ def guarded(
                 on_report(report)
             return with_text(value, report.output, report_data(report), report_key=report_key)
 
-        def prepare(value: Any, error: str | None) -> tuple[str | None, Report | None]:
+        def prepare(value: Any, error: GuardrailError | None) -> tuple[str | None, Report | None]:
             text = text_of(value)
             if text is None:
                 return None, fault(g, "", InputError(f"no answer text in a {type(value).__name__}"))
             if not text.strip():
-                return None, None  # nothing to check (empty or tool-call-only reply)
-            if error:
-                return text, fault(g, text, EvidenceError(error))
+                # Empty or tool-call-only (content None): returned unchanged, no check, no report,
+                # whatever `fail` says (README, Faults), as GuardrailRunnable does.
+                return None, None
+            if error is not None:
+                return text, fault(g, text, error)
             return text, None
 
         def _side(value: Any, report: Report) -> Any:
@@ -107,9 +140,9 @@ def guarded(
             async def agen_wrapper(*args: Any, **kwargs: Any) -> Any:
                 evidence, q, error = inputs(args, kwargs)
                 unchecked = None
-                if error:
+                if error is not None:
                     # Raises under fail="closed"; else the stream goes out unchecked, the report says why.
-                    unchecked = fault(g, "", EvidenceError(error)).errors[0]
+                    unchecked = fault(g, "", error).errors[0]
                 make = _maker(g, evidence, q, cite, release, unchecked)
                 shape = _Shape()
                 async for item in _apump(
@@ -119,6 +152,7 @@ def guarded(
                     rewrap=_rewrap,
                     tail=shape.tail,
                     on_report=on_report,
+                    is_end=_ends_stream,
                 ):
                     yield item
 
@@ -130,8 +164,8 @@ def guarded(
             def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
                 evidence, q, error = inputs(args, kwargs)
                 unchecked = None
-                if error:
-                    unchecked = fault(g, "", EvidenceError(error)).errors[0]
+                if error is not None:
+                    unchecked = fault(g, "", error).errors[0]
                 make = _maker(g, evidence, q, cite, release, unchecked)
                 shape = _Shape()
                 yield from _pump(
@@ -141,6 +175,7 @@ def guarded(
                     rewrap=_rewrap,
                     tail=shape.tail,
                     on_report=on_report,
+                    is_end=_ends_stream,
                 )
 
             return cast(F, gen_wrapper)
@@ -192,21 +227,39 @@ def _maker(
     )
 
 
+def _caused(error: GuardrailError, cause: Exception) -> GuardrailError:
+    # fault() raises the GuardrailError itself under fail="closed": keep the user's traceback.
+    error.__cause__ = cause
+    return error
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _ends_stream(chunk: Any) -> bool:
+    return bool(finish_reason(chunk))
+
+
 def _rewrap(chunk: Any, text: str) -> Any:
     if isinstance(chunk, str):
         return text or None
     return with_text(chunk, text)
 
 
+_OPENAI_CHUNK_FIELDS = ("id", "object", "created", "model", "system_fingerprint")
+
+
 class _Shape:
-    """Remembers the last chunk so the closing text (citations, Sources) comes in the same shape."""
+    """Remembers the last chunk with text so the closing text (held-back sentences, citations,
+    Sources) comes in the same shape, as a content chunk without a finish reason."""
 
     def __init__(self) -> None:
         self.last: Any = None
 
     def text(self, chunk: Any) -> str | None:
         found = text_of(chunk)
-        if found is not None:
+        if found:
             self.last = chunk
         return found
 
@@ -217,7 +270,22 @@ class _Shape:
         if last is None or isinstance(last, str):
             return text
         if isinstance(last, dict) and "choices" in last:
-            return {"choices": [{"index": 0, "delta": {"content": text}}]}
-        if hasattr(last, "model_copy") and hasattr(last, "content"):
-            return type(last)(content=text)
-        return text
+            piece: dict[str, Any] = {k: last[k] for k in _OPENAI_CHUNK_FIELDS if k in last}
+            piece["choices"] = [{"index": 0, "delta": {"content": text}}]
+            return piece
+        if hasattr(last, "model_copy") and hasattr(last, "content") and hasattr(last, "response_metadata"):
+            return type(last)(content=text, id=getattr(last, "id", None))
+        out = with_text(last, text)
+        if isinstance(out, str):
+            return out
+        # A copy of the last text chunk (an SDK object): it must not repeat an end marker.
+        for holder in (_first_choice(out), out):
+            if holder is not None and getattr(holder, "finish_reason", None) is not None:
+                with contextlib.suppress(AttributeError, TypeError, ValueError):
+                    holder.finish_reason = None
+        return out
+
+
+def _first_choice(value: Any) -> Any:
+    choices = getattr(value, "choices", None)
+    return choices[0] if isinstance(choices, list) and choices else None

@@ -11,7 +11,9 @@ the last sentence.  Options:
 ``release="sentence"`` a sentence is released only once checked, so under ``block`` a bad
                       sentence never reaches the user and under ``redact`` it is removed.
 ``policy="block"``    a flagged claim stops the stream with ``BlockedResponse`` (its ``report``
-                      covers the text so far).
+                      covers the text so far).  With ``release="token"`` the flagged sentence
+                      has already gone out (with ``cite=True``, all but its final punctuation);
+                      only ``release="sentence"`` keeps it from the user.
 
 >>> for piece in guard_stream(model_tokens, guardrail, context=docs):
 ...     print(piece, end="")
@@ -492,11 +494,21 @@ def _pump(
     rewrap: Callable[[Any, str], Any],
     tail: Callable[[str, Report], Any],
     on_report: Callable[[Report], None] | None,
+    is_end: Callable[[Any], bool] | None = None,
 ) -> Iterator[Any]:
-    """Feed a stream of arbitrary chunks through a StreamVerifier (made at the first text)."""
+    """Feed a stream of arbitrary chunks through a StreamVerifier (made at the first text).
+
+    ``is_end`` marks the chunk that ends the stream (an OpenAI ``finish_reason``): it and every
+    chunk after it are held back and go out last, after the closing text (``tail``), because
+    clients stop reading at that marker.  Such a chunk's own text goes out with the closing
+    text, and the chunk itself with its text removed.  Chunks without text (``get_text`` None
+    or empty) pass through untouched, and a stream with no text at all is never checked.
+    """
     sv: StreamVerifier | None = None
     it = iter(chunks)
     finished = False
+    held: list[Any] = []  # the end marker and what follows it
+    carried = ""  # text of held chunks that the verifier has released
     try:
         while True:
             try:
@@ -504,6 +516,8 @@ def _pump(
             except StopIteration:
                 break
             except Exception as exc:  # the source broke mid-stream: keep what was said, re-raise
+                # Held end markers are dropped: a finish_reason just before the error would
+                # tell a client that stops reading there that the answer ended normally.
                 if sv is not None:
                     sv.abort(f"stream interrupted: {type(exc).__name__}: {exc}")
                     if on_report:
@@ -511,7 +525,16 @@ def _pump(
                 finished = True
                 raise
             text = get_text(chunk)
-            if text is None:
+            if held or (is_end is not None and is_end(chunk)):
+                if text:
+                    if sv is None:
+                        sv = make()
+                    carried += sv.feed(text)
+                    chunk = rewrap(chunk, "")
+                if chunk is not None:
+                    held.append(chunk)
+                continue
+            if not text:
                 yield chunk
                 continue
             if sv is None:
@@ -525,20 +548,26 @@ def _pump(
                     yield wrapped
         if sv is None:
             finished = True
+            for chunk in held:
+                yield chunk
             return
-        rest = sv.close()
+        rest = carried + sv.close()
         finished = True
         if on_report:
             on_report(sv.report)
         last = tail(rest, sv.report)
         if last is not None:
             yield last
+        for chunk in held:
+            yield chunk
     except BlockedResponse as exc:
+        # The held end marker is dropped: the stream did not end normally.
         finished = True
         if on_report:
             on_report(exc.report)
-        if sv is not None and sv.unsent:
-            yield tail(sv.unsent, exc.report)
+        unsent = carried + (sv.unsent if sv is not None else "")
+        if unsent:
+            yield tail(unsent, exc.report)
         raise
     finally:
         if sv is not None and not finished:
@@ -553,10 +582,14 @@ async def _apump(
     rewrap: Callable[[Any, str], Any],
     tail: Callable[[str, Report], Any],
     on_report: Callable[[Report], None] | None,
+    is_end: Callable[[Any], bool] | None = None,
 ) -> AsyncIterator[Any]:
+    """Async twin of :func:`_pump`."""
     sv: StreamVerifier | None = None
     it = chunks.__aiter__()
     finished = False
+    held: list[Any] = []
+    carried = ""
     try:
         while True:
             try:
@@ -571,7 +604,16 @@ async def _apump(
                 finished = True
                 raise
             text = get_text(chunk)
-            if text is None:
+            if held or (is_end is not None and is_end(chunk)):
+                if text:
+                    if sv is None:
+                        sv = make()
+                    carried += await sv.afeed(text)
+                    chunk = rewrap(chunk, "")
+                if chunk is not None:
+                    held.append(chunk)
+                continue
+            if not text:
                 yield chunk
                 continue
             if sv is None:
@@ -585,20 +627,26 @@ async def _apump(
                     yield wrapped
         if sv is None:
             finished = True
+            for chunk in held:
+                yield chunk
             return
-        rest = await sv.aclose()
+        rest = carried + await sv.aclose()
         finished = True
         if on_report:
             on_report(sv.report)
         last = tail(rest, sv.report)
         if last is not None:
             yield last
+        for chunk in held:
+            yield chunk
     except BlockedResponse as exc:
+        # The held end marker is dropped: the stream did not end normally.
         finished = True
         if on_report:
             on_report(exc.report)
-        if sv is not None and sv.unsent:
-            yield tail(sv.unsent, exc.report)
+        unsent = carried + (sv.unsent if sv is not None else "")
+        if unsent:
+            yield tail(unsent, exc.report)
         raise
     finally:
         if sv is not None and not finished:

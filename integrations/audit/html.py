@@ -18,11 +18,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from .checkpoint import AuditDir
+from .results import is_unverified
 
 __all__ = ["render_html"]
 
 VERDICT_COLORS = {"supported": "#2e7d32", "unsupported": "#e0a100", "contradicted": "#c62828"}
+UNVERIFIED_COLOR = "#9e9e9e"
 _RANK = {"contradicted": 3, "unsupported": 2, "supported": 1}
+PASSAGE_CHARS = 600  # the drill-down shows the start of each passage; report.jsonl has the rest
 _MARKER = re.compile(r"\[\^?([A-Za-z_-]*)(\d+)\]")  # the marker syntax guardrail recognises
 
 
@@ -59,7 +62,7 @@ def render_html(adir: AuditDir, summary: Mapping[str, Any], *, max_records: int 
             threshold=summary.get("thresholds", {}).get("support"),
             colors=VERDICT_COLORS,
         ),
-        "verdicts": stacked_bar(summary.get("verdicts", {}), VERDICT_COLORS),
+        "verdicts": stacked_bar(summary.get("verdicts", {}), {**VERDICT_COLORS, "unverified": UNVERIFIED_COLOR}),
         "citations": [
             (
                 name,
@@ -113,8 +116,23 @@ def _pick_records(adir: AuditDir, limit: int) -> tuple[list[dict[str, Any]], int
 
 
 def _view(r: Mapping[str, Any]) -> dict[str, Any]:
-    claims = [dict(c, n=i) for i, c in enumerate(r.get("claims", ()), start=1)]
+    # Unchecked claims are neither highlighted nor listed as flagged (their "unsupported" is a
+    # placeholder, and an over-long answer has thousands); one line under the answer says so.
+    claims, notes = [], list(r.get("errors") or ())
+    unverified: dict[str, int] = {}
+    for i, c in enumerate(r.get("claims", ()), start=1):
+        issues = c.get("issues") or ()
+        if is_unverified(issues):
+            reason = next(str(x) for x in issues if is_unverified((x,)))
+            unverified[reason] = unverified.get(reason, 0) + 1
+        else:
+            claims.append(dict(c, n=i))
+    notes += [f"{n} claim{'s' if n != 1 else ''} {reason}" for reason, n in unverified.items()]
     passages = {p.get("id"): p for p in r.get("passages", ()) if p.get("id")}
+    shown = [
+        dict(p, text=p["text"][:PASSAGE_CHARS] + "…") if len(p.get("text") or "") > PASSAGE_CHARS else p
+        for p in r.get("passages", ())
+    ]
     bad_cites = []
     for c in r.get("citations", ()):
         if not c.get("supports"):
@@ -129,6 +147,8 @@ def _view(r: Mapping[str, Any]) -> dict[str, Any]:
     return dict(
         r,
         claims=claims,
+        errors=notes,
+        passages=shown,
         segments=segments(r.get("answer", ""), claims, r.get("citations", ())),
         bad_citations=bad_cites,
         search=" ".join([str(r.get("id")), r.get("question") or "", r.get("answer", "")]).lower()[:4000],

@@ -1,22 +1,36 @@
 """One line of ``report.jsonl``: the verdict on one input record, the same from every engine.
 
 Evidence keeps the quote, its offsets and the passage's id/title/url rather than the whole
-passage text, which ``Report.to_dict`` would repeat per evidence window and which already is
-in the input log: a report of a large log stays a fraction of the log's size.
+passage text, which ``Report.to_dict`` would repeat per evidence window.  The record's own
+context is written once, in ``passages``, under the ids the engine gave it (``ctx1``, ...
+unless the record named them), so evidence offsets resolve against ``passages[].text``.  A
+passage over ``MAX_PASSAGE_CHARS`` is cut there and marked ``truncated``: the full text is in
+the input log, and one huge tool output must not make the report as big as the log; offsets
+past the cut do not resolve, but every evidence entry carries its quote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from guardrail import Report
+from guardrail import Passage, Report, as_passages
 
 from .formats import AuditRecord
 
-__all__ = ["SCHEMA_VERSION", "error_result", "skipped_result", "verdict_result"]
+__all__ = ["MAX_PASSAGE_CHARS", "SCHEMA_VERSION", "error_result", "is_unverified", "skipped_result", "verdict_result"]
 
 SCHEMA_VERSION = 1
+MAX_PASSAGE_CHARS = 20_000  # far above a retrieved chunk; stops a pasted file or tool dump
+
+# The engine's marker for a claim it reports without having checked it: past
+# ``Settings.max_claims``, or left over by a verifier that failed open.
+_UNVERIFIED = "not verified"
+
+
+def is_unverified(issues: Iterable[str]) -> bool:
+    """Whether a claim was reported without being checked (its verdict says nothing)."""
+    return any(str(i).startswith(_UNVERIFIED) for i in issues)
 
 
 def _base(record: AuditRecord | None, line: int, rid: str, shape: str, status: str) -> dict[str, Any]:
@@ -36,12 +50,16 @@ def _base(record: AuditRecord | None, line: int, rid: str, shape: str, status: s
 def verdict_result(record: AuditRecord, report: Report) -> dict[str, Any]:
     out = _base(record, record.line, record.id, record.shape, "checked")
     flagged = report.flagged
+    unverified = sum(is_unverified(c.issues) for c in report.claims)
     out.update(
+        # The record keeps the engine's verdict: an answer with claims nobody checked cannot be
+        # called faithful.  The counts below keep those claims apart from the ones found wrong.
         hallucinated=bool(flagged),
         ok=report.ok,
         score=round(report.score, 4),
         n_claims=len(report.claims),
-        n_flagged=len(flagged),
+        n_flagged=sum(c.flagged and not is_unverified(c.issues) for c in report.claims),
+        n_unverified=unverified,
         n_contradicted=sum(c.verdict == "contradicted" for c in report.claims),
         factual_precision=_round(report.factual_precision),
         citation_recall=_round(report.citation_recall),
@@ -60,7 +78,9 @@ def verdict_result(record: AuditRecord, report: Report) -> dict[str, Any]:
             }
             for c in report.citations
         ],
-        passages=[_passage_ref(p, i) for i, p in enumerate(record.context, start=1)],
+        # as_passages is what the engine itself runs on the context: same ids, same order (empty
+        # passages dropped), so evidence ids and [n] markers point into this list.
+        passages=[_passage_ref(p, n) for n, p in enumerate(as_passages(record.context), start=1)],
         errors=list(report.errors),
         elapsed_ms=report.elapsed_ms,
     )
@@ -111,18 +131,17 @@ def _passage(p: Any) -> dict[str, Any]:
     return {"id": p.id, "title": p.title, "url": p.url, "label": p.label}
 
 
-def _passage_ref(item: Any, i: int) -> dict[str, Any]:
-    """The record's own context passages by position, so the HTML can name what [n] points at."""
-    if isinstance(item, Mapping):
-        text = str(item.get("text") or "")
-        return {
-            "n": i,
-            "id": item.get("id"),
-            "title": item.get("title"),
-            "url": item.get("url"),
-            "text": text[:600],
-        }
-    return {"n": i, "id": None, "title": None, "url": None, "text": str(item)[:600]}
+def _passage_ref(p: Passage, n: int) -> dict[str, Any]:
+    """One of the record's context passages: ``n`` is its position, what a bare [n] points at."""
+    return {
+        "n": n,
+        "id": p.id,
+        "title": p.title,
+        "url": p.url,
+        "text": p.text[:MAX_PASSAGE_CHARS],
+        "chars": len(p.text),
+        "truncated": len(p.text) > MAX_PASSAGE_CHARS,
+    }
 
 
 def _round(x: float | None) -> float | None:

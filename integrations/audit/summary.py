@@ -1,7 +1,14 @@
 """``summary.json``: how often the app hallucinates, overall, per group, and what it gets wrong.
 
 Computed from ``report.jsonl`` as written (not from in-memory state), so an audit finished
-over several resumed runs is summarised exactly like one that ran straight through.
+over several resumed runs is summarised exactly like one that ran straight through.  Its lines
+are in completion order, which changes with ``--workers``; so every list and table here is
+ordered by its content (count, then text or line), never by the order records came in.
+
+Claims the engine reports without checking them (past ``Settings.max_claims``; they carry
+verdict "unsupported", score 0.0 and a "not verified" issue) are counted as
+``unverified_claims``, apart from the flagged ones: one very long answer would otherwise
+fill the top unsupported claims and the 0.0 histogram bin with claims nobody judged.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ from typing import Any
 import guardrail
 
 from .checkpoint import AuditDir
+from .results import is_unverified
 
 __all__ = ["HISTOGRAM_BINS", "summarize", "summarize_results"]
 
 HISTOGRAM_BINS = 10
 MAX_GROUP_VALUES = 50  # a grouping field like user id would make an unreadable table
 TOP_CLAIMS = 25
+RECORDS_PER_CLAIM = 5  # links to the first records with a claim, enough to go and look
 
 _MARKERS = re.compile(r"\[\^?[A-Za-z_-]*\d+\]")
 _NON_WORD = re.compile(r"[^\w\s]")
@@ -39,7 +48,7 @@ class _Acc:
     """Running sums for one slice of the records (all of them, or one group value)."""
 
     def __init__(self) -> None:
-        self.records = self.hallucinated = self.claims = self.flagged = self.contradicted = 0
+        self.records = self.hallucinated = self.claims = self.flagged = self.contradicted = self.unverified = 0
         self.score_sum = 0.0
         self.fp: list[float] = []
         self.rec: list[float] = []
@@ -48,9 +57,14 @@ class _Acc:
     def add(self, r: Mapping[str, Any]) -> None:
         self.records += 1
         self.hallucinated += bool(r.get("hallucinated"))
-        self.claims += int(r.get("n_claims", 0))
-        self.flagged += int(r.get("n_flagged", 0))
-        self.contradicted += int(r.get("n_contradicted", 0))
+        claims = r.get("claims") or ()
+        self.claims += int(r.get("n_claims", len(claims)))
+        # From the claims rather than n_flagged, so that lines written before unverified claims
+        # were told apart are summarised the same way.
+        unverified = [is_unverified(c.get("issues") or ()) for c in claims]
+        self.unverified += sum(unverified)
+        self.flagged += sum(bool(c.get("flagged")) and not u for c, u in zip(claims, unverified, strict=True))
+        self.contradicted += sum(c.get("verdict") == "contradicted" for c in claims)
         self.score_sum += float(r.get("score", 1.0))
         for key, acc in (
             ("factual_precision", self.fp),
@@ -68,6 +82,7 @@ class _Acc:
             "claims": self.claims,
             "flagged_claims": self.flagged,
             "contradicted_claims": self.contradicted,
+            "unverified_claims": self.unverified,
             "mean_score": _ratio(self.score_sum, self.records),
             "factual_precision": _mean(self.fp),
             "citation_recall": _mean(self.rec),
@@ -109,6 +124,9 @@ def summarize_results(
             groups[name][str(value)].add(r)
         response_hist[_bin(float(r.get("score", 1.0)))] += 1 if r.get("n_claims") else 0
         for c in r.get("claims", ()):
+            if is_unverified(c.get("issues") or ()):
+                verdicts["unverified"] += 1  # its verdict and 0.0 score are placeholders
+                continue
             verdicts[c["verdict"]] += 1
             claim_hist.setdefault(c["verdict"], [0] * HISTOGRAM_BINS)[_bin(float(c["score"]))] += 1
             if c.get("flagged"):
@@ -137,17 +155,23 @@ def summarize_results(
             "hallucinated": totals["hallucinated"],
             "claims": totals["claims"],
             "flagged_claims": totals["flagged_claims"],
+            "unverified_claims": totals["unverified_claims"],
         },
         "hallucination_rate": totals["hallucination_rate"],
         "overall": totals,
-        "verdicts": {v: verdicts.get(v, 0) for v in ("supported", "unsupported", "contradicted")},
+        "verdicts": {v: verdicts.get(v, 0) for v in ("supported", "unsupported", "contradicted", "unverified")},
         "by_group": {name: _group_table(values) for name, values in sorted(groups.items())},
         "histograms": {"edges": edges, "response_score": response_hist, "claim_score": claim_hist},
         "top_unsupported_claims": _top_claims(unsupported),
         "citations": _citation_summary(cite, overall, groups),
-        "skipped_reasons": dict(skip_reasons.most_common()),
-        "reject_reasons": dict(reject_reasons.most_common()),
+        "skipped_reasons": _by_count(skip_reasons),
+        "reject_reasons": _by_count(reject_reasons),
     }
+
+
+def _by_count(counts: Counter) -> dict[str, int]:
+    """Most frequent first, ties by name (``most_common`` breaks ties by arrival order)."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _bin(score: float) -> int:
@@ -170,26 +194,37 @@ def _count_claim(table: dict[str, dict[str, Any]], c: Mapping[str, Any], r: Mapp
     key = _norm_claim(c["text"])
     if not key:
         return
-    entry = table.setdefault(key, {"forms": Counter(), "count": 0, "contradicted": 0, "score_sum": 0.0, "records": []})
+    entry = table.setdefault(key, {"forms": Counter(), "count": 0, "contradicted": 0, "score_sum": 0.0, "records": {}})
     entry["forms"][c["text"].strip()] += 1
     entry["count"] += 1
     entry["contradicted"] += c["verdict"] == "contradicted"
     entry["score_sum"] += float(c["score"])
-    if len(entry["records"]) < 5:
-        entry["records"].append({"id": r.get("id"), "line": r.get("line")})
+    # One link per record however often it repeats the claim: the lowest lines, whatever
+    # order the records arrive in.
+    refs: dict[int, Any] = entry["records"]
+    line = int(r.get("line") or 0)
+    if line not in refs:
+        refs[line] = r.get("id")
+        if len(refs) > RECORDS_PER_CLAIM:
+            del refs[max(refs)]
 
 
 def _top_claims(table: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    ranked = sorted(table.values(), key=lambda e: (-e["count"], -e["contradicted"], e["score_sum"]))
+    def wording(e: Mapping[str, Any]) -> str:
+        """The most frequent wording of the claim, ties by text."""
+        return min(e["forms"].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+    # Scores are left out of the ranking: batches of other sizes move them in the last digits.
+    ranked = sorted(((e, wording(e)) for e in table.values()), key=lambda ew: (-ew[0]["count"], ew[1]))
     return [
         {
-            "claim": e["forms"].most_common(1)[0][0],
+            "claim": text,
             "count": e["count"],
             "contradicted": e["contradicted"],
             "mean_score": round(e["score_sum"] / e["count"], 4),
-            "records": e["records"],
+            "records": [{"id": rid, "line": line} for line, rid in sorted(e["records"].items())],
         }
-        for e in ranked[:TOP_CLAIMS]
+        for e, text in ranked[:TOP_CLAIMS]
     ]
 
 
@@ -199,7 +234,7 @@ def _group_table(values: Mapping[str, _Acc]) -> dict[str, Any]:
     if len(ranked) > MAX_GROUP_VALUES:
         other = _Acc()
         for _, acc in ranked[MAX_GROUP_VALUES:]:
-            for f in ("records", "hallucinated", "claims", "flagged", "contradicted"):
+            for f in ("records", "hallucinated", "claims", "flagged", "contradicted", "unverified"):
                 setattr(other, f, getattr(other, f) + getattr(acc, f))
             other.score_sum += acc.score_sum
             other.fp += acc.fp
@@ -243,7 +278,7 @@ def _citation_summary(
                     "precision": acc.to_dict()["citation_precision"],
                     "records_with_citations": len(acc.rec),
                 }
-                for v, acc in values.items()
+                for v, acc in sorted(values.items(), key=lambda kv: (-kv[1].records, kv[0]))
                 if acc.rec
             }
             for name, values in sorted(groups.items())

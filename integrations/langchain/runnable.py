@@ -143,22 +143,50 @@ class GuardrailRunnable(Runnable[Any, Any]):
         )
 
     def _batch(self, inputs: list[Any]) -> list[Any]:
-        prepared = [self._prepare(v, (), None) for v in inputs]
-        todo = [i for i, (text, _, _, early) in enumerate(prepared) if text is not None and early is None]
-        items = [
-            {"answer": prepared[i][0], "context": prepared[i][1], "question": prepared[i][2]} for i in todo
-        ]
-        reports = dict(zip(todo, self.guardrail.check_many(items) if items else [], strict=False))
-        out: list[Any] = []
-        for i, (value, (text, _, _, early)) in enumerate(zip(inputs, prepared, strict=False)):
-            report = early or reports.get(i)
-            if text is None or report is None:
-                out.append(value)
-            elif report.policy == "block" and report.flagged and not report.output and not report.errors:
-                out.append(BlockedResponse(report))
+        """One result per input: its output, or the exception that input alone raised (a fault
+        under ``fail="closed"``, ``BlockedResponse``).  ``_batch_with_config`` then returns them
+        (``return_exceptions=True``) or raises the first, so one bad input never costs the
+        others their answers."""
+        out: list[Any] = list(inputs)
+        todo: dict[int, tuple[str, list[Any], str | None]] = {}
+        for i, value in enumerate(inputs):
+            try:
+                text, context, q, early = self._prepare(value, (), None)
+            except Exception as exc:
+                out[i] = exc
+                continue
+            if text is None:
+                continue  # nothing to check: the value as it came
+            if early is not None:
+                out[i] = self._batch_result(value, early)
             else:
-                out.append(self._attach(value, report))
+                todo[i] = (text, context, q)
+        for i, result in zip(todo, self._check_batch(list(todo.values())), strict=True):
+            out[i] = result if isinstance(result, Exception) else self._batch_result(inputs[i], result)
         return out
+
+    def _check_batch(self, items: list[tuple[str, list[Any], str | None]]) -> list[Report | Exception]:
+        if not items:
+            return []
+        try:
+            return list(
+                self.guardrail.check_many([{"answer": t, "context": c, "question": q} for t, c, q in items])
+            )
+        except Exception:
+            # check_many fails as a whole (one answer over max_answer_chars, a verifier failing
+            # under fail="closed"): check one by one, so each answer gets its own outcome.
+            return [self._check_one(*item) for item in items]
+
+    def _check_one(self, text: str, context: list[Any], q: str | None) -> Report | Exception:
+        try:
+            return run_check(self.guardrail, text, context, q)
+        except Exception as exc:  # BlockedResponse, or this answer's own fault under fail="closed"
+            return exc
+
+    def _batch_result(self, value: Any, report: Report) -> Any:
+        if report.policy == "block" and report.flagged and not report.output and not report.errors:
+            return BlockedResponse(report)
+        return self._attach(value, report)
 
     # -- streaming ------------------------------------------------------------------------------
 

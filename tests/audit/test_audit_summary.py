@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import random
+
 from guardrail.integrations.audit.html import segments
 from guardrail.integrations.audit.summary import summarize_results
 
@@ -36,7 +39,7 @@ def _recall(citations):
     return sum(sent.values()) / len(sent) if sent else None
 
 
-def claim(text, verdict, score):
+def claim(text, verdict, score, issues=()):
     return {
         "text": text,
         "start": 0,
@@ -44,7 +47,13 @@ def claim(text, verdict, score):
         "verdict": verdict,
         "score": score,
         "flagged": verdict != "supported",
+        "issues": list(issues),
     }
+
+
+def unverified(text):
+    """A claim as the engine reports one past ``max_claims``."""
+    return claim(text, "unsupported", 0.0, ["not verified: the answer has over 2 claims"])
 
 
 def cite(marker, start, end, supports, pid="p1"):
@@ -82,6 +91,7 @@ def test_rates_groups_histograms_and_top_claims():
         "hallucinated": 2,
         "claims": 4,
         "flagged_claims": 2,
+        "unverified_claims": 0,
     }
     assert s["hallucination_rate"] == 0.5
     assert s["by_group"]["model"]["a"]["hallucination_rate"] == 0.5
@@ -90,12 +100,59 @@ def test_rates_groups_histograms_and_top_claims():
     assert sum(s["histograms"]["response_score"]) == 3  # the answer without claims has no score
     assert s["histograms"]["response_score"][1] == 1 and s["histograms"]["response_score"][8] == 1
     assert sum(map(sum, s["histograms"]["claim_score"].values())) == 4
-    assert s["verdicts"] == {"supported": 2, "unsupported": 1, "contradicted": 1}
+    assert s["verdicts"] == {"supported": 2, "unsupported": 1, "contradicted": 1, "unverified": 0}
     top = s["top_unsupported_claims"][0]  # the same claim, worded twice, counted together
     assert top["count"] == 2 and top["contradicted"] == 1 and {r["line"] for r in top["records"]} == {1, 3}
     assert s["reject_reasons"] == {"invalid JSON": 1}
     assert s["skipped_reasons"] == {"retriever run without an answer": 1}
     assert s["thresholds"]["support"] == 0.5
+
+
+def test_unverified_claims_are_counted_apart_from_flagged_ones():
+    long_answer = rec(
+        1,
+        "a",
+        True,
+        0.0,
+        [claim("It is red.", "unsupported", 0.2)] + [unverified("The H2 weighs 3.4 kg.")] * 4,
+    )
+    s = summarize_results([long_answer, rec(2, "b", False, 0.9, [claim("Fine.", "supported", 0.9)])], [], {})
+    assert (s["counts"]["claims"], s["counts"]["flagged_claims"], s["counts"]["unverified_claims"]) == (6, 1, 4)
+    assert s["verdicts"] == {"supported": 1, "unsupported": 1, "contradicted": 0, "unverified": 4}
+    assert s["by_group"]["model"]["a"]["unverified_claims"] == 4
+    assert s["by_group"]["model"]["a"]["flagged_claims"] == 1
+    assert [c["claim"] for c in s["top_unsupported_claims"]] == ["It is red."]
+    # a placeholder 0.0 is not a score: the histogram holds only the claims that were judged
+    assert sum(map(sum, s["histograms"]["claim_score"].values())) == 2
+
+
+def test_summary_does_not_depend_on_the_order_records_finished_in():
+    # Every record says the same thing (record 7 twice); two other claims tie on count.
+    refunds = claim("Refunds take 90 days.", "unsupported", 0.25)
+    results = [
+        rec(n, "ab"[n % 2], True, 0.25, [refunds] * (2 if n == 7 else 1), [cite("[1]", 0, 9, n % 2 == 0)])
+        for n in range(1, 8)
+    ]
+    results += [
+        rec(8, "c", True, 0.3, [claim("Zebras fly.", "unsupported", 0.3), claim("Apples fly.", "unsupported", 0.4)]),
+        {"line": 9, "id": "r9", "status": "skipped", "reason": "b"},
+        {"line": 10, "id": "r10", "status": "skipped", "reason": "a"},
+    ]
+    first = summarize_results(results, [], {})
+    top = first["top_unsupported_claims"]
+    assert top[0]["count"] == 8
+    assert top[0]["records"] == [{"id": f"r{n}", "line": n} for n in range(1, 6)]  # once each, lowest lines
+    assert [c["claim"] for c in top[1:]] == ["Apples fly.", "Zebras fly."]  # a tie goes by text
+    assert list(first["skipped_reasons"]) == ["a", "b"]
+    assert list(first["citations"]["by_group"]["model"]) == ["b", "a"]  # more records first
+    first.pop("generated_at")
+    for seed in range(3):
+        shuffled = results[:]
+        random.Random(seed).shuffle(shuffled)
+        again = summarize_results(shuffled, [], {})
+        again.pop("generated_at")
+        # compared as text, key order included: that is how two summary.json files get diffed
+        assert json.dumps(again) == json.dumps(first)
 
 
 def test_alce_citation_recall_and_precision_overall_and_per_group():

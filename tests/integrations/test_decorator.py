@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
@@ -10,7 +11,7 @@ from _integration_helpers import BAD, GOOD, tokens
 from guardrail.integrations.decorator import guarded
 from langchain_core.messages import AIMessage
 
-from guardrail import BlockedResponse, EvidenceError, Guardrail, Settings
+from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Settings
 
 
 def test_sync_str_gets_citations_and_report(lexical, docs) -> None:
@@ -149,3 +150,206 @@ def test_generator_with_missing_evidence_streams_unchecked(lexical) -> None:
 
     assert "".join(chat()) == BAD  # not blocked: nothing was checked, and the report says why
     assert "docs" in reports[0].errors[0] and not reports[0].claims
+
+
+# -- tool-call-only answers: unchanged, unchecked, no report, whatever `fail` says ------------------
+
+_TOOL_CALL = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize("fail", ["open", "closed"])
+def test_tool_call_only_openai_responses_are_returned_unchecked(lexical, docs, fail) -> None:
+    g = Guardrail(settings=Settings(fail=fail), nli=lexical.nli)
+    as_dict = {"choices": [{"message": {"role": "assistant", "content": None, "tool_calls": [_TOOL_CALL]}}]}
+    as_object = SimpleNamespace(
+        choices=[SimpleNamespace(message=SimpleNamespace(content=None, tool_calls=[_TOOL_CALL]))]
+    )
+    reports = []
+
+    @guarded(g, context="docs", on_report=reports.append)
+    def chat(docs: list, reply: object) -> object:
+        return reply
+
+    assert chat(docs, as_dict) is as_dict and "guardrail" not in as_dict
+    assert chat(docs, as_object) is as_object and not hasattr(as_object, "guardrail_report")
+    assert reports == []  # like GuardrailRunnable: no check, so no report
+
+    @guarded(g, context="docs", on_report=reports.append)
+    def stream(docs: list) -> Iterator[dict]:
+        yield {"choices": [{"index": 0, "delta": {"role": "assistant", "content": None, "tool_calls": [_TOOL_CALL]}}]}
+        yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+
+    assert list(stream(docs)) == list(stream.__wrapped__(docs)) and reports == []
+
+
+# -- OpenAI-style streams: all text before the chunk that carries finish_reason ---------------------
+
+
+def _delta(text: str | None, finish: str | None = None) -> dict:
+    choice: dict = {"index": 0, "delta": {} if text is None else {"content": text}}
+    if finish:
+        choice["finish_reason"] = finish
+    return {"id": "chatcmpl-1", "model": "m", "choices": [choice]}
+
+
+def _openai_chunks() -> list[dict]:
+    usage = {"id": "chatcmpl-1", "choices": [], "usage": {"total_tokens": 9}}
+    return [*(_delta(t) for t in tokens(GOOD)), _delta(None, "stop"), usage]
+
+
+def _check_stream_end(chunks: list[dict], expected: str) -> None:
+    finish = next(i for i, c in enumerate(chunks) if c["choices"] and c["choices"][0].get("finish_reason"))
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:finish])
+    assert text == expected  # citations and the Sources list included
+    assert chunks[finish:] == _openai_chunks()[-2:]  # the finish and usage chunks, last and unchanged
+    assert chunks[finish - 1]["id"] == "chatcmpl-1" and "finish_reason" not in chunks[finish - 1]["choices"][0]
+
+
+def test_generator_of_openai_chunks_with_citations_ends_with_the_finish_chunk(lexical, docs) -> None:
+    reports = []
+
+    @guarded(lexical, context="docs", cite=True, on_report=reports.append)
+    def chat(docs: list) -> Iterator[dict]:
+        yield from _openai_chunks()
+
+    expected = lexical.check(GOOD, context=docs).annotated
+    _check_stream_end(list(chat(docs)), expected)
+    assert reports[0].output == expected
+
+
+async def test_async_generator_of_openai_chunks_with_citations_ends_with_the_finish_chunk(lexical, docs) -> None:
+    @guarded(lexical, context="docs", cite=True, release="sentence")
+    async def chat(docs: list) -> AsyncIterator[dict]:
+        for chunk in _openai_chunks():
+            yield chunk
+
+    _check_stream_end([c async for c in chat(docs)], lexical.check(GOOD, context=docs).annotated)
+
+
+def test_finish_chunk_that_carries_text_keeps_it_before_the_end(lexical, docs) -> None:
+    # SDK objects, and the last token arriving in the finish chunk itself.
+    def chunk(text: str | None, finish: str | None = None) -> SimpleNamespace:
+        return SimpleNamespace(
+            id="c", choices=[SimpleNamespace(index=0, delta=SimpleNamespace(content=text), finish_reason=finish)]
+        )
+
+    words = tokens(GOOD)
+
+    @guarded(lexical, context="docs", cite=True)
+    def chat(docs: list) -> Iterator[SimpleNamespace]:
+        yield from (chunk(t) for t in words[:-1])
+        yield chunk(words[-1], "stop")
+
+    out = list(chat(docs))
+    assert all(isinstance(c, SimpleNamespace) for c in out)
+    assert [c.choices[0].finish_reason for c in out].count("stop") == 1
+    assert out[-1].choices[0].finish_reason == "stop" and not out[-1].choices[0].delta.content
+    assert "".join(c.choices[0].delta.content or "" for c in out) == lexical.check(GOOD, context=docs).annotated
+
+
+def test_blocked_stream_never_sends_the_finish_chunk(lexical, docs) -> None:
+    @guarded(lexical, context="docs", policy="block")
+    def chat(docs: list) -> Iterator[dict]:
+        yield from (_delta(t) for t in tokens(BAD))
+        yield _delta(None, "stop")
+
+    seen = []
+    with pytest.raises(BlockedResponse):
+        for c in chat(docs):
+            seen.append(c)
+    assert not any(c["choices"][0].get("finish_reason") for c in seen)
+
+
+# -- a context / question callable that raises is a fault, not a crash -----------------------------
+
+
+def test_context_callable_that_raises_fails_open_or_closed(lexical) -> None:
+    calls, reports = [], []
+
+    @guarded(lexical, context=lambda q, **kw: kw["sources"], policy="block", on_report=reports.append)
+    def chat(q: str, **kw: object) -> str:
+        calls.append(q)
+        return BAD
+
+    assert chat("q") == BAD and calls == ["q"]  # the function ran; its answer goes out unchanged
+    assert reports[0].errors == ("EvidenceError: the context callable failed: KeyError: 'sources'",)
+    assert not reports[0].claims
+
+    closed = Guardrail(settings=Settings(fail="closed"), nli=lexical.nli)
+
+    @guarded(closed, context=lambda q, **kw: kw["sources"])
+    def strict(q: str, **kw: object) -> str:
+        calls.append(q)
+        return GOOD
+
+    with pytest.raises(EvidenceError) as info:
+        strict("q2")
+    assert isinstance(info.value.__cause__, KeyError) and calls[-1] == "q2"
+
+    @guarded(closed, context=lambda q: [], question=lambda q: q["text"])
+    def bad_question(q: str) -> str:
+        return GOOD
+
+    with pytest.raises(InputError, match="question callable failed: TypeError"):
+        bad_question("q")
+
+
+async def test_context_callable_that_raises_in_async_and_generator_functions(lexical) -> None:
+    reports = []
+
+    @guarded(lexical, context=lambda **kw: kw["sources"], on_report=reports.append)
+    async def achat() -> str:
+        return GOOD
+
+    @guarded(lexical, context=lambda **kw: kw["sources"], cite=True, on_report=reports.append)
+    def stream() -> Iterator[str]:
+        yield from tokens(GOOD)
+
+    assert await achat() == GOOD
+    assert "".join(stream()) == GOOD  # streamed unchecked, no citations
+    assert all("KeyError" in r.errors[0] and not r.claims for r in reports) and len(reports) == 2
+
+
+# -- other objects with .content come back as the same type ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Frozen:
+    content: str
+    model: str = "m"
+
+
+class _Plain:
+    def __init__(self, content: str) -> None:
+        self.content, self.model = content, "m"
+
+
+class _ReadOnly:
+    __slots__ = ("_content",)
+
+    def __init__(self, content: str) -> None:
+        self._content = content
+
+    @property
+    def content(self) -> str:
+        return self._content
+
+
+def test_objects_with_content_come_back_as_the_same_type(lexical, docs, caplog) -> None:
+    annotated = lexical.check(GOOD, context=docs).annotated
+
+    @guarded(lexical, context="docs")
+    def chat(docs: list, reply: object) -> object:
+        return reply
+
+    frozen = chat(docs, _Frozen(GOOD))
+    assert type(frozen) is _Frozen and frozen == _Frozen(annotated)
+    original = _Plain(GOOD)
+    plain = chat(docs, original)
+    assert type(plain) is _Plain and plain is not original and original.content == GOOD
+    assert plain.content == annotated and plain.model == "m" and plain.guardrail_report["ok"] is True
+
+    read_only = _ReadOnly(GOOD)
+    with caplog.at_level("WARNING", logger="guardrail.integrations"):
+        assert chat(docs, read_only) is read_only  # cannot be changed: unchanged, never a bare str
+    assert read_only.content == GOOD and "cannot set .content on a _ReadOnly" in caplog.text

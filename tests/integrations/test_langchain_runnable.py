@@ -194,3 +194,46 @@ def test_real_verifier_chain(guard) -> None:
         e["passage"]["id"] for c in report["claims"] for e in c["evidence"]
     }
     assert isinstance(Document(page_content="x"), Document)
+
+
+def _closed(lexical: Guardrail, **settings: object) -> Guardrail:
+    return Guardrail(settings=Settings(fail="closed", **settings), nli=lexical.nli)
+
+
+async def test_batch_gives_each_bad_input_its_own_exception(lexical) -> None:
+    guard = GuardrailRunnable(_closed(lexical))
+    annotated = lexical.check(GOOD, context=[]).annotated
+    outs_sync = guard.batch([GOOD, 12345], return_exceptions=True)
+    outs_async = await guard.abatch([GOOD, 12345], return_exceptions=True)
+    for outs in (outs_sync, outs_async):
+        assert outs[0] == annotated and isinstance(outs[1], InputError)
+    # LangChain's convention without return_exceptions: the first error is raised
+    with pytest.raises(InputError, match="int"):
+        guard.batch([GOOD, 12345])
+    with pytest.raises(EvidenceError):
+        await guard.abatch([{"answer": GOOD, "context": DOCS}, {"answer": BAD}])
+
+
+def test_batch_isolates_an_answer_that_fails_the_whole_verifier_pass(lexical) -> None:
+    # An over-long answer makes check_many raise for the batch: the others still get their outcome.
+    guard = GuardrailRunnable(_closed(lexical, max_answer_chars=100), policy="block")
+    long = "Marie Curie was a physicist. " * 5
+    good, bad = {"answer": GOOD, "context": DOCS}, {"answer": BAD, "context": DOCS}
+    outs = guard.batch([good, {"answer": long, "context": DOCS}, bad], return_exceptions=True)
+    assert outs[0]["guardrail"]["ok"] is True and outs[0]["answer"].startswith("Marie Curie was a physicist [1].")
+    assert isinstance(outs[1], InputError) and isinstance(outs[2], BlockedResponse)
+
+
+def test_tool_call_only_stream_passes_through_without_a_report(lexical) -> None:
+    guard = GuardrailRunnable(lexical)
+    chunks = [
+        AIMessageChunk(
+            content="", id="t", tool_call_chunks=[{"name": "search", "args": "", "id": "c1", "index": 0}]
+        ),
+        AIMessageChunk(content="", id="t", tool_call_chunks=[{"args": '{"q": "x"}', "index": 0}]),
+    ]
+    out = list(guard.transform(iter(chunks)))
+    assert out == chunks and all(get_report(c) is None for c in out)
+    merged = out[0] + out[1]
+    assert merged.tool_calls[0]["args"] == {"q": "x"}
+    assert guard.invoke(merged) is merged  # invoke agrees: no check, no report

@@ -17,6 +17,28 @@ from guardrail.protocols import Policy
 from guardrail.report import ClaimResult, Passage, Report
 
 _TRAILING = re.compile(r"[.!?;:,]+$")
+_JOIN_BEFORE = re.compile(r"(?:\s*[,;])?\s+(?:and|but|while|whereas)\s*$|\s*[,;]\s*$")
+_JOIN_AFTER = re.compile(r"^\s*[,;]?\s*(?:and|but|while|whereas)\s+")
+_EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]*(?:\n|$)", re.MULTILINE)
+
+
+def _cut(text: str, start: int, end: int) -> str:
+    """``text`` without ``text[start:end]``, a redacted claim, keeping the rest well formed:
+    a clause takes its "and"/"but" with it ("X weighs 3 kg, and it was designed by NASA." ->
+    "X weighs 3 kg."), and only the spaces at the cut are folded (code and indentation stay)."""
+    left, dropped, right = text[:start], text[start:end], text[end:]
+    stop = dropped.rstrip()[-1:] if dropped.rstrip().endswith((".", "!", "?")) else ""
+    before = _JOIN_BEFORE.search(left)
+    if before and not left[: before.start()].rstrip().endswith((".", "!", "?", ":", "\n")) \
+            and left[: before.start()].strip():
+        return left[: before.start()] + stop + right  # the sentence's later clause
+    after = _JOIN_AFTER.match(right)
+    if after and not stop:  # the sentence's first clause: what follows opens it now
+        rest = right[after.end():]
+        return left + rest[:1].upper() + rest[1:]
+    if left.endswith((" ", "\t")) or not left or left.endswith("\n"):
+        right = right.lstrip(" \t")  # a whole sentence: one space between its neighbours
+    return left + right
 
 
 def assign_citations(claims: Sequence[ClaimResult]) -> tuple[list[ClaimResult], list[Passage]]:
@@ -56,10 +78,9 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
         edits.append((at, at, " " + "".join(f"[{n}]" for n in sorted(numbers))))
     text = answer
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        text = text[:start] + new + text[end:]
+        text = _cut(text, start, end) if start < end and not new else text[:start] + new + text[end:]
     if drop_flagged:
-        text = re.sub(r"[ \t]{2,}", " ", text)
-        text = re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+        text = _EMPTY_ITEM.sub("", text).strip()
     if sources:
         lines = [f"[{i}] {p.label}" + (f" <{p.url}>" if p.url and p.url != p.label else "")
                  for i, p in enumerate(sources, start=1)]

@@ -44,6 +44,22 @@ def test_redact_removes_flagged_claims_only() -> None:
     assert out.startswith("Paris is the capital of France [1]. The Seine flows through it [2].")
 
 
+@pytest.mark.parametrize(("answer", "flagged", "expected"), [
+    # a later clause takes its "and" with it and leaves the sentence its full stop
+    ("The H2 weighs 3.4 kg, and it was designed by NASA.", "it was designed by NASA.", "The H2 weighs 3.4 kg."),
+    ("The H2 weighs 3.4 kg; it was designed by NASA.", "it was designed by NASA.", "The H2 weighs 3.4 kg."),
+    # a first clause gives its "and" away and the rest opens the sentence
+    ("It was designed by NASA, and the H2 weighs 3.4 kg.", "It was designed by NASA", "The H2 weighs 3.4 kg."),
+    # a list item goes with its bullet; indentation and code elsewhere stay as they were
+    ("- The H2 weighs 3.4 kg.\n- It was designed by NASA.\n\n    x = 1  # two spaces\n",
+     "It was designed by NASA.", "- The H2 weighs 3.4 kg.\n\n    x = 1  # two spaces"),
+])
+def test_redact_leaves_the_rest_well_formed(answer: str, flagged: str, expected: str) -> None:
+    start = answer.index(flagged)
+    claims = [ClaimResult(Claim(flagged, start, start + len(flagged)), "contradicted", 0.1, ())]
+    assert render(answer, claims, [], drop_flagged=True) == expected
+
+
 def test_block_raises_with_the_report() -> None:
     with pytest.raises(BlockedResponse) as info:
         get_policy("block").apply(make_report("block"))

@@ -42,4 +42,7 @@ class Settings(BaseModel):
             raise ConfigError(f"cannot load settings from {path}: {exc}") from exc
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.model_dump_json(indent=1, exclude_defaults=True) + "\n", encoding="utf-8")
+        try:
+            Path(path).write_text(self.model_dump_json(indent=1, exclude_defaults=True) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot save settings to {path}: {exc}") from exc

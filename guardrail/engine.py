@@ -49,7 +49,9 @@ _ITEM_KEYS = frozenset({"answer", "context", "question"})
 
 
 def _describe(item: object) -> str:
-    return f"keys {sorted(map(str, item))}" if isinstance(item, Mapping) else type(item).__name__
+    if isinstance(item, Mapping):
+        return f"keys {sorted(map(str, item))}"
+    return f"{len(item)} items" if isinstance(item, (tuple, list)) else type(item).__name__
 
 
 def _clean_answer(answer: Any, limit: int) -> str:
@@ -188,10 +190,16 @@ class Guardrail:
     def verify_many(self, items: Iterable[tuple[str, Iterable[Any] | None]]) -> list[ClaimResult]:
         """Verify (claim, context) pairs in one batched model pass; claims are not split."""
         jobs = []
-        for claim, context in items:
+        for n, item in enumerate(items):
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise InputError(f"verify_many item {n} must be a (claim, context) pair, got {_describe(item)}")
+            claim, context = item
+            if not isinstance(claim, (str, bytes, bytearray)):
+                raise InputError(f"the claim must be text, got {type(claim).__name__}")
             text = _clean_answer(claim, self.settings.max_answer_chars)
+            start = len(text) - len(text.lstrip())
             job = _Job(text, None, as_passages(context))
-            job.claims = [Claim(text.strip(), 0, len(text))] if text.strip() else []
+            job.claims = [Claim(text.strip(), start, start + len(text.strip()))] if text.strip() else []
             self._gather_sync(job)
             job.citations = []
             jobs.append(job)

@@ -371,6 +371,8 @@ class EvidenceIndex:
 
     def remove(self, doc_ids: Iterable[str]) -> int:
         """Remove documents (all their chunks); returns how many chunks went."""
+        if isinstance(doc_ids, str):  # iterating it would remove documents named "d", "o", "c" ...
+            raise InputError("remove() takes a list of document ids, not one string")
         with self._lock:
             fids = [f for d in doc_ids for f in self._docs.pop(d, [])]
             self._drop(fids)

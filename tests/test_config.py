@@ -20,3 +20,5 @@ def test_bad_files_are_config_errors(tmp_path: Path) -> None:
     for name in ("bad.json", "typo.json", "missing.json"):
         with pytest.raises(ConfigError):
             Settings.load(tmp_path / name)
+    with pytest.raises(ConfigError, match="cannot save settings to"):
+        Settings().save(tmp_path / "no-such-dir" / "settings.json")

@@ -205,6 +205,15 @@ def test_check_many_rejects_items_it_would_misread(guard: Guardrail) -> None:
             guard.check_many(items)
 
 
+def test_verify_many_rejects_what_is_not_a_claim_and_context(guard: Guardrail) -> None:
+    with pytest.raises(InputError, match="item 0 must be a \\(claim, context\\) pair, got 1 items"):
+        guard.verify_many([("x",)])  # type: ignore[list-item]
+    with pytest.raises(InputError, match="the claim must be text, got int"):
+        guard.verify(123)  # type: ignore[arg-type]
+    result = guard.verify("  Marie Curie was born in Warsaw.  ", context=CURIE_CONTEXT)
+    assert (result.claim.start, result.claim.end) == (2, 33) and result.verdict == "supported"
+
+
 def test_a_custom_policy_needs_only_apply(guard: Guardrail) -> None:
     class Shout:
         def apply(self, report: Report) -> str:

@@ -188,6 +188,8 @@ def test_ids_duplicates_replace_and_remove() -> None:
     index.add_texts(["alpha replaced entirely"], ids=["doc1"], replace=True)
     assert len(index) == 4 and index.search("replaced", 1)[0][0].text == "alpha replaced entirely"
     assert index.remove(["doc2", "nope"]) == 1 and len(index) == 3 and "doc2" not in index
+    with pytest.raises(InputError, match="not one string"):
+        index.remove("doc1")  # type: ignore[arg-type]
     assert all(p.id != "doc2" for p, _ in index.search("beta text", 3))
     assert index.add_texts(["", "   "]) == ["doc5", "doc6"] and len(index) == 3  # blank: nothing added
 

@@ -317,7 +317,8 @@ def _summary_line(s: dict[str, Any], outcome: Any) -> str:
         f"({outcome.checked} this run, {outcome.elapsed_s:.1f}s): "
         f"[bold {'red' if rate else 'green'}]{_pct(rate)} hallucinated[/] "
         f"· {counts.get('flagged_claims', 0)} of {_count(counts.get('claims', 0), 'claim')} flagged"
-        f" · {counts.get('skipped', 0)} skipped · {_count(counts.get('errors', 0), 'error')}"
+        + (f" ({counts['unverified_claims']} unverified)" if counts.get("unverified_claims") else "")
+        + f" · {counts.get('skipped', 0)} skipped · {_count(counts.get('errors', 0), 'error')}"
         f" · {counts.get('rejected', 0)} rejected"
     )
 

@@ -3,7 +3,10 @@ claims past ``max_claims`` kept apart from the flagged ones, in the summary and 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from guardrail.integrations.audit import cli as audit_cli
 from guardrail.integrations.audit import html, results
 from guardrail.integrations.audit.formats import AuditRecord
 from guardrail.integrations.audit.results import verdict_result
@@ -54,6 +57,8 @@ def test_claims_past_max_claims_are_unverified_not_flagged(short_guard, tmp_path
     assert (s["counts"]["flagged_claims"], s["counts"]["unverified_claims"]) == (0, 2)
     assert s["verdicts"]["unsupported"] == 0 and s["verdicts"]["unverified"] == 2
     assert s["top_unsupported_claims"] == []
+    outcome = SimpleNamespace(checked=1, elapsed_s=1.0)
+    assert "0 of 4 claims flagged (2 unverified)" in audit_cli._summary_line(s, outcome)
 
     view = html._view(row)  # the drill-down neither highlights nor lists them, but says so
     assert [c["n"] for c in view["claims"]] == [1, 2]

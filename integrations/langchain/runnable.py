@@ -142,12 +142,13 @@ class GuardrailRunnable(Runnable[Any, Any]):
             self.batch, inputs, config, return_exceptions=return_exceptions, **kwargs
         )
 
-    def _batch(self, inputs: list[Any]) -> list[Any]:
+    def _batch(self, inputs: list[Any], run_manager: list[Any], config: list[RunnableConfig]) -> list[Any]:
         """One result per input: its output, or the exception that input alone raised (a fault
         under ``fail="closed"``, ``BlockedResponse``).  ``_batch_with_config`` then returns them
         (``return_exceptions=True``) or raises the first, so one bad input never costs the
-        others their answers."""
+        others their answers.  Each checked input emits its report event in its own run."""
         out: list[Any] = list(inputs)
+        reports: dict[int, Report] = {}
         todo: dict[int, tuple[str, list[Any], str | None]] = {}
         for i, value in enumerate(inputs):
             try:
@@ -158,11 +159,20 @@ class GuardrailRunnable(Runnable[Any, Any]):
             if text is None:
                 continue  # nothing to check: the value as it came
             if early is not None:
-                out[i] = self._batch_result(value, early)
+                reports[i] = early
             else:
                 todo[i] = (text, context, q)
         for i, result in zip(todo, self._check_batch(list(todo.values())), strict=True):
-            out[i] = result if isinstance(result, Exception) else self._batch_result(inputs[i], result)
+            if isinstance(result, BlockedResponse):
+                reports[i] = result.report
+            if isinstance(result, Exception):
+                out[i] = result
+            else:
+                reports[i] = result
+        for i, report in reports.items():
+            if not isinstance(out[i], Exception):
+                out[i] = self._batch_result(inputs[i], report)
+            _emit(report, patch_config(config[i], callbacks=run_manager[i].get_child()))
         return out
 
     def _check_batch(self, items: list[tuple[str, list[Any], str | None]]) -> list[Report | Exception]:

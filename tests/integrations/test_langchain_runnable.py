@@ -87,6 +87,24 @@ def test_batch_is_one_pass_and_keeps_types(lexical) -> None:
     assert outs[2] == "  "
 
 
+def test_batch_emits_one_report_event_per_checked_input(lexical) -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Events(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.seen: list[bool] = []
+
+        def on_custom_event(self, name, data, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            if name == "guardrail_report":
+                self.seen.append(data["ok"])
+
+    events = Events()
+    GuardrailRunnable(lexical, policy="block").batch(
+        [{"answer": GOOD, "context": DOCS}, {"answer": BAD, "context": DOCS}, "  "],
+        {"callbacks": [events]}, return_exceptions=True)
+    assert sorted(events.seen) == [False, True]  # the blocked answer's report too; nothing for "  "
+
+
 async def test_ainvoke_and_abatch(lexical) -> None:
     guard = GuardrailRunnable(lexical)
     out = await guard.ainvoke(AIMessage(content=GOOD, id="a1"))

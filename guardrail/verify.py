@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from guardrail.checks import CheckResult, check_claim, lexical_support
+from guardrail.checks import CheckResult, check_claim, lexical_support, numbers
 from guardrail.evidence import Selection, Window
 from guardrail.report import Claim, ClaimResult, Evidence, Verdict
 
@@ -124,8 +124,11 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
     seen: set[tuple[str, int]] = set()
     evidence: list[Evidence] = []
     # a selection of sentences is quoted sentence by sentence, each with the selection's
-    # probabilities: together they are what the verifier read
-    quoted = ((w, s) for s in ranked for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,)))
+    # probabilities: together they are what the verifier read.  The sentence most about the
+    # claim comes first, since the first quote's passage is the one the claim cites.
+    quoted = ((w, s) for s in ranked for w in (
+        sorted(s.window.parts, key=lambda part: -_about(claim.text, part.text))
+        if isinstance(s.window, Selection) else (s.window,)))
     for w, s in quoted:
         if (w.passage.id, w.start) in seen:
             continue
@@ -134,6 +137,12 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
         if len(evidence) == 3:
             break
     return ClaimResult(claim, verdict, round(score, 4), tuple(evidence), checks.issues)
+
+
+def _about(claim: str, text: str) -> float:
+    """How much ``text`` is about the claim: its words, and a number of it (the claim's
+    numbers tell its sentence from another about the same subject)."""
+    return lexical_support(claim, text) + 0.5 * bool(numbers(claim) & numbers(text))
 
 
 def merge_chunks(chunk_probs: Sequence[np.ndarray]) -> np.ndarray:

@@ -214,6 +214,14 @@ def test_verify_many_rejects_what_is_not_a_claim_and_context(guard: Guardrail) -
     assert (result.claim.start, result.claim.end) == (2, 33) and result.verdict == "supported"
 
 
+def test_a_claim_read_from_two_passages_cites_the_one_about_it(guard: Guardrail) -> None:
+    context = [{"text": "Marie Curie was born in Warsaw in 1867.", "id": "bio", "title": "Curie bio"},
+               {"text": "She died in 1934 of aplastic anaemia.", "id": "death", "title": "Curie death"}]
+    report = guard.check("Marie Curie was born in Warsaw. She died in 1934.", context=context)
+    assert [c.verdict for c in report.claims] == ["supported", "supported"]
+    assert [report.sources[c.citation - 1].id for c in report.claims if c.citation] == ["bio", "death"]
+
+
 def test_a_custom_policy_needs_only_apply(guard: Guardrail) -> None:
     class Shout:
         def apply(self, report: Report) -> str:

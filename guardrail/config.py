@@ -38,7 +38,9 @@ class Settings(BaseModel):
     def load(cls, path: str | Path) -> Settings:
         try:
             return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError, ValidationError) as exc:
+        except ValidationError as exc:
+            raise ConfigError(f"cannot load settings from {path}: {first_error(exc)}") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"cannot load settings from {path}: {exc}") from exc
 
     def save(self, path: str | Path) -> None:
@@ -46,3 +48,12 @@ class Settings(BaseModel):
             Path(path).write_text(self.model_dump_json(indent=1, exclude_defaults=True) + "\n", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot save settings to {path}: {exc}") from exc
+
+
+def first_error(exc: ValidationError) -> str:
+    """The first problem pydantic found, in one line (its own message runs to many)."""
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err["loc"])
+    got = f" (got {err['input']!r})" if where and "input" in err else ""
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {err['msg']}{got}{more}" if where else f"{err['msg']}{more}"

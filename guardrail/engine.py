@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from guardrail.citations import find_citations, strip_markers
-from guardrail.config import Settings
+from guardrail.config import Settings, first_error
 from guardrail.evidence import Selection, Window, as_passages, candidates, rank_windows, sentence_units, windows
 from guardrail.exceptions import BlockedResponse, ConfigError, GuardrailError, InputError, VerificationError
 from guardrail.extract import RuleBasedExtractor
@@ -76,12 +76,6 @@ def _clean_answer(answer: Any, limit: int) -> str:
     return answer
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(part) for part in err["loc"])
-    return f"{where}: {err['msg']} (got {err.get('input')!r})" if where else err["msg"]
-
-
 def _asserted(claim: Claim, answer: str, question: str | None) -> str | None:
     """The answer's own words when the claim restates a short answer with its question
     ("Paris" -> "The capital of France is Paris"): only those words are asserted."""
@@ -115,11 +109,17 @@ class Guardrail:
         try:
             self.settings = Settings.model_validate({**base.model_dump(), **overrides}) if overrides else base
         except ValidationError as exc:  # Guardrail(fail="maybe"), Guardrail(top_kk=3)
-            raise ConfigError(f"invalid Guardrail option: {_first_error(exc)}") from None
+            raise ConfigError(f"invalid Guardrail option: {first_error(exc)}") from None
         self.policy = get_policy(policy)
         self._policy_name = str(getattr(self.policy, "name", type(self.policy).__name__))
         self.extractor: ClaimExtractor = extractor or RuleBasedExtractor()
         self.retrievers = list(retrievers)
+        for r in self.retrievers:
+            if not callable(getattr(r, "retrieve", None)) or not callable(getattr(r, "aretrieve", None)):
+                hint = (" (a LangChain retriever: wrap it in guardrail.integrations.langchain.LangChainRetriever)"
+                        if callable(getattr(r, "invoke", None)) else "")
+                raise ConfigError(f"a retriever needs retrieve(query, k) and aretrieve(query, k); "
+                                  f"{type(r).__name__} has not{hint}")
         self._nli = nli
         self._calibration: Calibration | None = None
 

@@ -20,5 +20,11 @@ def test_bad_files_are_config_errors(tmp_path: Path) -> None:
     for name in ("bad.json", "typo.json", "missing.json"):
         with pytest.raises(ConfigError):
             Settings.load(tmp_path / name)
+    # a calibration file passed as settings: the first problem in one line, not pydantic's dump
+    (tmp_path / "calibration.json").write_text('{"bias": 1, "weights": [1, 2], "features": ["a"]}')
+    with pytest.raises(ConfigError) as info:
+        Settings.load(tmp_path / "calibration.json")
+    assert str(info.value).endswith("bias: Extra inputs are not permitted (got 1) (and 2 more)")
+    assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="cannot save settings to"):
         Settings().save(tmp_path / "no-such-dir" / "settings.json")

@@ -222,6 +222,15 @@ def test_a_claim_read_from_two_passages_cites_the_one_about_it(guard: Guardrail)
     assert [report.sources[c.citation - 1].id for c in report.claims if c.citation] == ["bio", "death"]
 
 
+def test_a_retriever_without_retrieve_is_a_config_error() -> None:
+    class LangChainLike:
+        def invoke(self, query: str) -> list[str]:
+            return []
+
+    with pytest.raises(ConfigError, match=r"LangChainLike has not .*wrap it in .*LangChainRetriever"):
+        Guardrail(retrievers=[LangChainLike()])  # type: ignore[list-item]
+
+
 def test_a_custom_policy_needs_only_apply(guard: Guardrail) -> None:
     class Shout:
         def apply(self, report: Report) -> str:

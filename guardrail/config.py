@@ -36,6 +36,7 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:
+        """Settings from a JSON file (keys as the fields); ``ConfigError`` if it is not valid."""
         try:
             return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
         except ValidationError as exc:
@@ -44,6 +45,7 @@ class Settings(BaseModel):
             raise ConfigError(f"cannot load settings from {path}: {exc}") from exc
 
     def save(self, path: str | Path) -> None:
+        """Write the settings that differ from the defaults as JSON."""
         try:
             Path(path).write_text(self.model_dump_json(indent=1, exclude_defaults=True) + "\n", encoding="utf-8")
         except OSError as exc:

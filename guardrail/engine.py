@@ -132,6 +132,7 @@ class Guardrail:
 
     @property
     def calibration(self) -> Calibration:
+        """The score combiner fitted for the verifier in use (its ``calibration.json``)."""
         if self._calibration is None:
             path = self.settings.verifier_model or EMBEDDED_VERIFIER
             self._calibration = Calibration.load(path)

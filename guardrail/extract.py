@@ -260,6 +260,7 @@ class RuleBasedExtractor:
         return spans
 
     def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
+        """Atomic claims of ``text`` with offsets into it; ``question`` makes a short answer a sentence."""
         sentences = self.sentences(text)
         claims: list[Claim] = []
         previous_entity: str | None = None

@@ -287,6 +287,7 @@ class EvidenceIndex:
 
     @property
     def num_documents(self) -> int:
+        """How many documents (not chunks) the index holds."""
         return len(self._docs)
 
     def __contains__(self, doc_id: object) -> bool:

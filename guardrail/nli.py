@@ -100,13 +100,16 @@ class EmbeddedNLI:
 
     @property
     def max_claim_tokens(self) -> int:
+        """The longest claim, in tokens, verified in one piece; longer ones are chunked."""
         return self.max_length // 2
 
     def count_tokens(self, text: str) -> int:
+        """How many model tokens ``text`` takes."""
         with self._lock:
             return len(self.tokenizer.tokenize(text))
 
     def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Rows of (entailment, neutral, contradiction) probabilities, one per (evidence, claim) pair."""
         out = np.zeros((len(pairs), 3), dtype=np.float32)
         if not pairs:
             return out

@@ -26,23 +26,31 @@ if TYPE_CHECKING:
 class ClaimExtractor(Protocol):
     """Splits an answer into atomic claims with character offsets into it."""
 
-    def extract(self, text: str, *, question: str | None = None) -> list[Claim]: ...
+    def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
+        """Claims of ``text``, each with ``start``/``end`` offsets into it."""
+        ...
 
 
 @runtime_checkable
 class Retriever(Protocol):
     """Finds evidence passages for a query (a claim's text)."""
 
-    def retrieve(self, query: str, k: int) -> list[Passage]: ...
+    def retrieve(self, query: str, k: int) -> list[Passage]:
+        """At most ``k`` passages about ``query``, best first."""
+        ...
 
-    async def aretrieve(self, query: str, k: int) -> list[Passage]: ...
+    async def aretrieve(self, query: str, k: int) -> list[Passage]:
+        """Async twin of ``retrieve``."""
+        ...
 
 
 @runtime_checkable
 class NLIModel(Protocol):
     """Scores (evidence, claim) pairs: rows of [entailment, neutral, contradiction] probabilities."""
 
-    def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
+    def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """An ``[n, 3]`` array of (entailment, neutral, contradiction) probabilities."""
+        ...
 
 
 @runtime_checkable
@@ -51,4 +59,6 @@ class Policy(Protocol):
 
     name: str
 
-    def apply(self, report: Report) -> str: ...
+    def apply(self, report: Report) -> str:
+        """The text the user sees for this report, or raise ``BlockedResponse``."""
+        ...

@@ -65,6 +65,7 @@ class ClaimResult:
 
     @property
     def flagged(self) -> bool:
+        """Whether the verdict is contradicted or unsupported."""
         return self.verdict != "supported"
 
 
@@ -104,6 +105,7 @@ class Report:
 
     @property
     def supported(self) -> tuple[ClaimResult, ...]:
+        """The claims that are supported."""
         return tuple(c for c in self.claims if not c.flagged)
 
     @property
@@ -135,6 +137,7 @@ class Report:
         return sum(c.supports for c in self.citations) / len(self.citations) if self.citations else None
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (what ``to_json`` writes)."""
         data = asdict(self)
         data.update(ok=self.ok, score=self.score, factual_precision=self.factual_precision,
                     citation_recall=self.citation_recall, citation_precision=self.citation_precision,
@@ -144,6 +147,7 @@ class Report:
         return data
 
     def to_json(self, **kwargs: Any) -> str:
+        """The report as JSON; ``kwargs`` go to ``json.dumps`` (e.g. ``indent=2``)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, default=_jsonable, **kwargs)
 
 

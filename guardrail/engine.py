@@ -159,7 +159,7 @@ class Guardrail:
                 job.claims = await asyncio.to_thread(self.extractor.extract, job.answer, question=question)
         except Exception as exc:
             self._component_failed(job, self.extractor, exc)
-            job.claims = RuleBasedExtractor().extract(job.answer, question=question)
+            job.claims = self._fallback_extractor().extract(job.answer, question=question)
         await self._gather_async(job)
         reports = await asyncio.to_thread(self._finish, [job])
         return self._act(reports[0])
@@ -218,8 +218,13 @@ class Guardrail:
                 job.claims = self.extractor.extract(job.answer, question=question)
             except Exception as exc:  # e.g. an LLM extractor's API is down
                 self._component_failed(job, self.extractor, exc)
-                job.claims = RuleBasedExtractor().extract(job.answer, question=question)
+                job.claims = self._fallback_extractor().extract(job.answer, question=question)
         return job
+
+    def _fallback_extractor(self) -> ClaimExtractor:
+        """What extracts when the extractor failed: its own ``fallback`` if it names one."""
+        fallback = getattr(self.extractor, "fallback", None)
+        return fallback if isinstance(fallback, ClaimExtractor) else RuleBasedExtractor()
 
     def _component_failed(self, job: _Job, component: object, exc: Exception) -> None:
         """Fail closed (raise) or open (record and go on, the default rule-based extractor or

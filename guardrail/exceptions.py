@@ -9,7 +9,7 @@
     ├── EvidenceError                   an evidence source failed (index, retriever)
     │   └── WebError                    search or page fetch failed (HTTP status, timeout)
     │       └── BlockedHostError        a URL resolved to an address the safety policy forbids
-    ├── VerificationError               the verifier failed on otherwise valid input
+    ├── VerificationError               the verifier or the LLM claim extractor failed on valid input
     └── BlockedResponse                 the ``block`` policy refused an answer; carries ``.report``
 
 Catch ``GuardrailError`` to handle all of them.  ``BlockedResponse`` is the one a normal
@@ -53,7 +53,7 @@ class BlockedHostError(WebError):
 
 
 class VerificationError(GuardrailError):
-    """The verifier failed on input that was otherwise valid."""
+    """The verifier, or the LLM claim extractor, failed on input that was otherwise valid."""
 
 
 class BlockedResponse(GuardrailError):

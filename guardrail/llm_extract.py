@@ -7,19 +7,32 @@ citations and redaction still point at the user's text.
 
 Any LangChain chat model fits (duck-typed: ``invoke``/``ainvoke``, optionally
 ``with_structured_output``); LangChain itself is never imported, so the core runs without it.
-An LLM that fails or answers junk never fails the check: after ``max_retries`` the
-``fallback`` extractor (rule-based by default) takes over.
+
+A model that fails or answers junk on every one of its ``1 + max_retries`` attempts makes
+``extract``/``aextract`` raise ``VerificationError``.  Inside ``Guardrail`` that is what lets
+``Settings.fail`` decide: ``"open"`` records the failure in ``report.errors`` and checks the
+rule-based claims instead, ``"closed"`` raises.  A silent fallback would hide a broken API
+key behind a report that looks clean, so it is opt-in: ``on_failure="fallback"`` hands the
+answer to the ``fallback`` extractor (rule-based by default) and only logs a warning.
+
+An empty claim list is a valid reply only for an answer that asserts nothing ("Hello! How
+can I help?"): when the ``fallback`` extractor finds claims in it, the model skipped
+checkable text, and the reply counts as a failed attempt, not as nothing to verify.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
+
+from guardrail.exceptions import ConfigError, VerificationError
 
 if TYPE_CHECKING:
     from guardrail.protocols import ClaimExtractor
@@ -59,6 +72,13 @@ _STOPWORD_TEXT = (
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PRONOUN = re.compile(r"\b(?:he|she|it|they|his|her|its|their|him|them|this|these)\b", re.IGNORECASE)
+# Number words and months count as numbers for span matching (see _SpanMatcher).
+_NUMBER_TEXT = (
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+    "hundred thousand million billion trillion dozen first third fourth fifth half "
+    "january february april june july august september october november december")
+_NUMBER_WORDS = frozenset(_NUMBER_TEXT.split())
+_MAX_RUN = 8  # clauses per candidate span: bounds the work on comma-heavy sentences
 _CLAUSE_BREAK = re.compile(r"[,;:]?\s+(?:and|but|while|whereas|although)\s+|[,;:]\s+", re.IGNORECASE)
 
 
@@ -78,19 +98,28 @@ class _Junk(ValueError):
 
 
 class LLMClaimExtractor:
-    """Extracts self-contained atomic claims with a chat model; falls back when the model fails.
+    """Extracts self-contained atomic claims with a chat model.
 
     ``llm``: any LangChain chat model (or object with ``invoke``/``ainvoke`` returning a
     message or a string).  ``max_retries``: extra attempts after a failed or unusable
-    reply.  ``fallback``: the extractor used when every attempt failed (default:
+    reply.  ``on_failure``: what happens when every attempt failed: ``"raise"`` (default)
+    raises ``VerificationError`` so that ``Guardrail`` records it (``fail="open"``) or raises
+    it (``fail="closed"``); ``"fallback"`` returns the ``fallback`` extractor's claims
+    instead and only logs a warning (the earlier default; a ``Guardrail`` then never learns
+    that the model failed).  ``fallback``: that extractor, which also splits
+    sentences and decides whether an empty claim list is plausible (default:
     ``RuleBasedExtractor()``).
     """
 
-    def __init__(self, llm: Any, *, max_retries: int = 1, fallback: ClaimExtractor | None = None) -> None:
+    def __init__(self, llm: Any, *, max_retries: int = 1, fallback: ClaimExtractor | None = None,
+                 on_failure: Literal["raise", "fallback"] = "raise") -> None:
         if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+            raise ConfigError("max_retries must be >= 0")
+        if on_failure not in ("raise", "fallback"):
+            raise ConfigError(f"on_failure must be 'raise' or 'fallback', got {on_failure!r}")
         self.llm = llm
         self.max_retries = max_retries
+        self.on_failure = on_failure
         self._fallback = fallback
         self._structured: Any = None
         self._structured_tried = False
@@ -98,28 +127,35 @@ class LLMClaimExtractor:
     # -- public API -----------------------------------------------------------------------
 
     def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
+        """Claims of ``text``; raises ``VerificationError`` when every attempt failed (unless
+        ``on_failure="fallback"``)."""
         if not text.strip():
             return []
         messages = _messages(text, question)
+        last: Exception | None = None
         for attempt in range(self.max_retries + 1):
             try:
                 raw = self._call(messages, retry=attempt > 0)
-                return self._to_claims(raw, text)
-            except Exception as exc:  # any model or parsing failure: try again, then fall back
+                return self._to_claims(raw, text, question)
+            except Exception as exc:  # any model or parsing failure: the next attempt may work
                 log.warning("LLM claim extraction attempt %d failed: %s", attempt + 1, exc)
-        return self._fallback_extract(text, question)
+                last = exc
+        return self._give_up(last, text, question)
 
     async def aextract(self, text: str, *, question: str | None = None) -> list[Claim]:
+        """Async twin of ``extract``."""
         if not text.strip():
             return []
         messages = _messages(text, question)
+        last: Exception | None = None
         for attempt in range(self.max_retries + 1):
             try:
                 raw = await self._acall(messages, retry=attempt > 0)
-                return self._to_claims(raw, text)
+                return self._to_claims(raw, text, question)
             except Exception as exc:
                 log.warning("LLM claim extraction attempt %d failed: %s", attempt + 1, exc)
-        return self._fallback_extract(text, question)
+                last = exc
+        return self._give_up(last, text, question)
 
     @property
     def fallback(self) -> ClaimExtractor:
@@ -168,11 +204,13 @@ class LLMClaimExtractor:
 
     # -- parsing and mapping --------------------------------------------------------------
 
-    def _to_claims(self, raw: Any, answer: str) -> list[Claim]:
+    def _to_claims(self, raw: Any, answer: str, question: str | None = None) -> list[Claim]:
         from guardrail.report import Claim
 
         items = _parse(raw)
-        spans = self._sentence_spans(answer)
+        if not items:
+            return self._nothing_asserted(answer, question)
+        matcher = _SpanMatcher(answer, self._sentence_spans(answer))
         claims: list[Claim] = []
         seen: set[str] = set()
         cursor = 0
@@ -180,18 +218,28 @@ class LLMClaimExtractor:
             key = fact.casefold()
             if key in seen:
                 continue
+            # A source the model paraphrased instead of copying is no anchor: match the fact.
             span = _locate(source, answer, cursor) if source else None
             if span is None:
-                span = _best_span(fact, answer, spans)
+                span = matcher.best(fact)
             if span is None:  # shares nothing with the answer: the LLM made it up
                 continue
             seen.add(key)
             cursor = span[0]
             claims.append(Claim(text=fact, start=span[0], end=span[1]))
         if not claims:
-            raise _Junk("no usable claims in the reply")
+            raise _Junk("no claim in the reply matches the answer")
         claims.sort(key=lambda c: (c.start, c.end))
         return claims
+
+    def _nothing_asserted(self, answer: str, question: str | None) -> list[Claim]:
+        # "No claims" must not become an unchecked answer: accept it only when the fallback
+        # extractor agrees there is nothing to verify.
+        found = list(self.fallback.extract(answer, question=question))
+        if found:
+            raise _Junk(f"the reply lists no claims, but the answer has {len(found)} checkable "
+                        f"statement(s), e.g. {found[0].text!r}")
+        return []
 
     def _sentence_spans(self, text: str) -> list[tuple[int, int]]:
         sentences = getattr(self.fallback, "sentences", None)
@@ -204,9 +252,16 @@ class LLMClaimExtractor:
                 pass
         return _regex_sentences(text)
 
-    def _fallback_extract(self, text: str, question: str | None) -> list[Claim]:
-        log.warning("LLM claim extraction failed; using %s", type(self.fallback).__name__)
-        return list(self.fallback.extract(text, question=question))
+    def _give_up(self, last: Exception | None, text: str, question: str | None) -> list[Claim]:
+        attempts = self.max_retries + 1
+        if self.on_failure == "fallback":
+            log.warning("LLM claim extraction failed %d time(s); using %s", attempts,
+                        type(self.fallback).__name__)
+            return list(self.fallback.extract(text, question=question))
+        # _Junk is private: its message says enough; a model's own error keeps its type name.
+        detail = str(last) if isinstance(last, _Junk) else f"{type(last).__name__}: {last}"
+        raise VerificationError(f"claim extraction got no usable reply from the model after "
+                                f"{attempts} attempt(s) (last: {detail})") from last
 
 
 def _messages(text: str, question: str | None) -> list[tuple[str, str]]:
@@ -234,7 +289,9 @@ def _content_text(raw: Any) -> str:
 
 
 def _parse(raw: Any) -> list[tuple[str, str]]:
-    """Turn whatever the model returned into (fact, source) pairs; raises _Junk if nothing fits."""
+    """Turn whatever the model returned into (fact, source) pairs; raises _Junk if nothing fits.
+
+    An empty list comes back empty: whether "no claims" is believable depends on the answer."""
     if hasattr(raw, "content") or isinstance(raw, str):  # a chat message (itself a pydantic model)
         data: Any = _loads(_content_text(raw))
     elif isinstance(raw, BaseModel):
@@ -259,8 +316,8 @@ def _parse(raw: Any) -> list[tuple[str, str]]:
         fact = " ".join(fact.split())
         if fact and len(fact) <= _MAX_FACT_CHARS:
             items.append((fact, source.strip()))
-    if not items:
-        raise _Junk("reply lists no claims")
+    if data and not items:
+        raise _Junk("reply lists nothing usable as a claim")
     return items
 
 
@@ -306,47 +363,102 @@ def _tokens(text: str) -> list[str]:
     return [t for t in (w.casefold() for w in _WORD.findall(text)) if t not in _STOPWORDS]
 
 
+def _is_number(token: str) -> bool:
+    return any(ch.isdigit() for ch in token) or token in _NUMBER_WORDS
+
+
+class _SpanMatcher:
+    """Maps a rewritten fact back to the span of the answer it came from.
+
+    Candidates are the answer's sentences and runs of their clauses (split at commas,
+    semicolons, "and", "but", ...).  A candidate is scored by the F1 of the content words it
+    shares with the fact, each word weighted by its IDF over the clauses: the names that a
+    self-contained fact repeats in every claim ("Marie Curie") occur all over the answer and
+    say little about where the fact came from, the rarer words do.  Numbers and dates weigh
+    double: pronoun resolution never introduces them, so they are the surest anchor.  A
+    candidate with a pronoun is credited with fact words said before it ("she died" ->
+    "Marie Curie died").  Ties go to the candidate with the most distinctive shared word,
+    then to the shorter, then to the later one (the later sentence is the one that adds the
+    new fact; the earlier one only introduced the names).
+    """
+
+    def __init__(self, answer: str, sentences: Iterable[tuple[int, int]]) -> None:
+        self.answer = answer
+        self._clauses: list[list[tuple[int, int, frozenset[str], bool]]] = []
+        self._where: dict[str, set[int]] = {}  # token -> sentences holding it
+        self._first: dict[str, int] = {}  # token -> offset of its first clause
+        df: Counter[str] = Counter()
+        for n, (start, end) in enumerate(sentences):
+            clauses = []
+            for cs, ce in _clauses(answer, start, end):
+                words = frozenset(_tokens(answer[cs:ce]))
+                clauses.append((cs, ce, words, bool(_PRONOUN.search(answer, cs, ce))))
+                df.update(words)
+                for w in words:
+                    self._where.setdefault(w, set()).add(n)
+                    self._first.setdefault(w, cs)
+            self._clauses.append(clauses)
+        units = max(1, sum(len(c) for c in self._clauses))
+        self._weights = {w: math.log(1 + units / k) for w, k in df.items()}
+        self._unseen = math.log(1 + units)  # a word of the fact found nowhere in the answer
+
+    def weight(self, token: str) -> float:
+        return self._weights.get(token, self._unseen) * (2.0 if _is_number(token) else 1.0)
+
+    def best(self, fact: str) -> tuple[int, int] | None:
+        fact_tokens = set(_tokens(fact))
+        if not fact_tokens:
+            return None
+        weight = {t: self.weight(t) for t in fact_tokens}
+        total = sum(weight.values())
+        best: tuple[float, float, int, int] | None = None
+        span: tuple[int, int] | None = None
+        hit_sentences = sorted(set().union(*(self._where.get(t, set()) for t in fact_tokens)))
+        for n in hit_sentences:
+            for start, end, words, pronoun in self._runs(n):
+                shared = fact_tokens & words
+                if not shared:
+                    continue
+                hit = sum(weight[t] for t in shared)
+                resolved = 0.0
+                if pronoun:  # numbers are never what a pronoun stands for
+                    resolved = sum(weight[t] for t in fact_tokens - words
+                                   if not _is_number(t) and self._first.get(t, end) < start)
+                recall = min(1.0, (hit + resolved) / total)
+                precision = hit / sum(self.weight(t) for t in words)
+                score = 2 * precision * recall / (precision + recall)
+                key = (round(score, 9), max(weight[t] for t in shared), start - end, start)
+                if best is None or key > best:
+                    best, span = key, (start, end)
+        return None if span is None else _trim(self.answer, *span)
+
+    def _runs(self, n: int) -> Iterable[tuple[int, int, frozenset[str], bool]]:
+        """Runs of consecutive clauses of sentence ``n`` (at most ``_MAX_RUN``, plus the whole)."""
+        clauses = self._clauses[n]
+        for i in range(len(clauses)):
+            words: frozenset[str] = frozenset()
+            pronoun = False
+            for j in range(i, min(len(clauses), i + _MAX_RUN)):
+                words |= clauses[j][2]
+                pronoun = pronoun or clauses[j][3]
+                yield clauses[i][0], clauses[j][1], words, pronoun
+        if len(clauses) > _MAX_RUN:
+            yield (clauses[0][0], clauses[-1][1], frozenset().union(*(c[2] for c in clauses)),
+                   any(c[3] for c in clauses))
+
+
 def _best_span(fact: str, answer: str, sentences: Iterable[tuple[int, int]]) -> tuple[int, int] | None:
-    """The sentence sharing the most content words with ``fact``, narrowed to its best clauses."""
-    fact_tokens = set(_tokens(fact))
-    if not fact_tokens:
-        return None
-    best: tuple[float, tuple[int, int]] | None = None
-    for s, e in sentences:
-        overlap = len(fact_tokens & set(_tokens(answer[s:e])))
-        if overlap and (best is None or overlap > best[0]):
-            best = (overlap, (s, e))
-    if best is None:
-        return None
-    return _narrow(fact_tokens, answer, *best[1])
+    """The span of ``answer`` (a sentence or a run of its clauses) that ``fact`` most likely
+    came from; None when they share no content word.  See ``_SpanMatcher``."""
+    return _SpanMatcher(answer, sentences).best(fact)
 
 
-def _narrow(fact_tokens: set[str], answer: str, start: int, end: int) -> tuple[int, int]:
-    """Pick the run of clauses of a sentence that best matches the fact (F1 of content words)."""
+def _clauses(answer: str, start: int, end: int) -> list[tuple[int, int]]:
     bounds = [start]
     for m in _CLAUSE_BREAK.finditer(answer, start, end):
         bounds += [m.start(), m.end()]
     bounds.append(end)
-    clauses = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2) if bounds[i] < bounds[i + 1]]
-    if len(clauses) <= 1:
-        return _trim(answer, start, end)
-    best_score, best_span = -1.0, (start, end)
-    for i in range(len(clauses)):
-        # A clause with a pronoun gets credit for fact words said before it ("it" -> "the
-        # Eiffel Tower"): the extractor resolved them, they are not a sign of a wider span.
-        before = set(_tokens(answer[start:clauses[i][0]]))
-        for j in range(i, len(clauses)):
-            window_text = answer[clauses[i][0]:clauses[j][1]]
-            window = set(_tokens(window_text))
-            hit = len(window & fact_tokens)
-            if not hit:
-                continue
-            resolved = len((fact_tokens - window) & before) if _PRONOUN.search(window_text) else 0
-            p, r = hit / len(window), min(1.0, (hit + resolved) / len(fact_tokens))
-            score = 2 * p * r / (p + r)
-            if score > best_score + 1e-9:
-                best_score, best_span = score, (clauses[i][0], clauses[j][1])
-    return _trim(answer, *best_span)
+    return [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2) if bounds[i] < bounds[i + 1]]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@
 >>> web = WebRetriever.from_options("searxng", "http://127.0.0.1:8888")  # doctest: +SKIP
 >>> Guardrail(retrievers=[web]).check(answer)  # doctest: +SKIP
 
-See docs/web.md for providers, API keys and the safety defaults.
+See the README section "Web search as evidence" for providers, API keys and the safety defaults.
 """
 
 from guardrail.web.cache import WebCache, cache_key

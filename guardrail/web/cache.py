@@ -1,7 +1,8 @@
 """An on-disk cache of search results and extracted pages, so re-running an audit refetches nothing.
 
 One SQLite file (safe across threads and processes, atomic writes, no half-written entries
-after a crash).  Entries expire after ``ttl`` seconds; when the stored values exceed
+after a crash).  Entries expire after ``ttl`` seconds (``ttl=0``: nothing is ever served from
+the cache, or stored in it); when the stored values exceed
 ``max_bytes`` the least recently used ones are evicted.  Values are JSON, never pickles: a
 cache file is data, and loading it must not run code.  Failures to read or write the cache
 are logged and treated as a miss, because a broken cache must not break a check.
@@ -18,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from guardrail.exceptions import ConfigError
 
 log = logging.getLogger("guardrail.web")
 
@@ -50,6 +53,8 @@ class WebCache:
 
     def __init__(self, directory: str | Path, *, ttl: float = DEFAULT_TTL,
                  max_bytes: int = DEFAULT_MAX_BYTES, clock: Callable[[], float] = time.time) -> None:
+        if not ttl >= 0:  # also refuses NaN, which would make every comparison below false
+            raise ConfigError(f"web cache ttl must be 0 or more seconds, got {ttl!r}")
         self.path = Path(directory).expanduser() / self.FILENAME
         self.ttl = ttl
         self.max_bytes = max_bytes
@@ -61,13 +66,17 @@ class WebCache:
         self._db.executescript(_SCHEMA)
 
     def get(self, key: str) -> Any | None:
+        if self.ttl <= 0:
+            return None
         now = self._clock()
         try:
             with self._lock:
                 row = self._db.execute("SELECT value, created FROM entries WHERE key = ?", (key,)).fetchone()
                 if row is None:
                     return None
-                if now - row[1] > self.ttl:
+                # ">=": an entry is stale once it is ttl seconds old, so ttl=0 is never a hit,
+                # even within one tick of a coarse clock.
+                if now - row[1] >= self.ttl:
                     self._db.execute("DELETE FROM entries WHERE key = ?", (key,))
                     return None
                 self._db.execute("UPDATE entries SET accessed = ? WHERE key = ?", (now, key))
@@ -77,6 +86,8 @@ class WebCache:
             return None
 
     def put(self, key: str, value: Any, *, kind: str = "") -> None:
+        if self.ttl <= 0:  # it could never be read back
+            return
         now = self._clock()
         try:
             blob = json.dumps(value, ensure_ascii=False)
@@ -91,7 +102,7 @@ class WebCache:
             log.warning("web cache write failed (%s); continuing without it", exc)
 
     def _evict(self, now: float) -> None:
-        self._db.execute("DELETE FROM entries WHERE created < ?", (now - self.ttl,))
+        self._db.execute("DELETE FROM entries WHERE created <= ?", (now - self.ttl,))
         total = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
         if total <= self.max_bytes:
             return

@@ -1,6 +1,7 @@
 """Fetch result pages, decode them, extract the main text and cut it into evidence chunks.
 
-Main-text extraction uses trafilatura (chosen by measurement, see docs/web.md): it drops
+Main-text extraction uses trafilatura (chosen by measurement: see "Why trafilatura" under
+"Web search as evidence" in the README): it drops
 navigation, footers and cookie banners that would otherwise become "evidence".  Chunks keep
 their character offsets into the extracted text, so a citation can say where on the page
 the supporting sentence is.
@@ -10,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import itertools
 import logging
 import re
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -39,6 +41,27 @@ _TEXT_TYPES = ("text/plain",)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
 _DOCUMENT = re.compile(r"<(html|body|head)[\s>]", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# Servers label downloads text/html often enough (misconfigured CDNs, "download.php" scripts)
+# that the header alone cannot be trusted: extracting a PDF or a ZIP "as HTML" yields glyph soup
+# that BM25 and the NLI model would then treat as a source.
+# Only signatures that no text page starts with; formats with short ASCII signatures (Ogg,
+# MP3, bzip2...) are compressed and fail the control-byte test below anyway.  PDF and PostScript
+# can be all ASCII, hence listed.
+_MAGIC = (
+    (b"%PDF-", "PDF"), (b"%!PS-Adobe", "PostScript"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"), (b"\xff\xd8\xff", "JPEG"), (b"PK\x03\x04", "ZIP"), (b"\x1f\x8b", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"), (b"7z\xbc\xaf\x27\x1c", "7-Zip"), (b"Rar!\x1a\x07", "RAR"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "MS Office"), (b"\x7fELF", "ELF"), (b"SQLite format 3\x00", "SQLite"),
+)
+# C0 control bytes that text never contains (tab, newline, form feed, carriage return and the
+# ESC of ISO-2022 encodings are allowed).  Every ASCII-compatible charset keeps these bytes as
+# controls, so the test holds for legacy pages too, unlike an "invalid UTF-8" ratio, which would
+# refuse every windows-1251 or Shift_JIS page.
+_ODD_BYTES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}
+# Random or compressed data has ~10% such bytes; real text has next to none.  2% leaves room for a
+# stray NUL or two in an otherwise normal page.
+_BINARY_RATIO = 0.02
+_SNIFF_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -149,6 +172,36 @@ def _tidy(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _wide(body: bytes, content_type: str) -> bool:
+    """UTF-16/32 text, where NUL bytes are half of every ASCII character rather than a sign of binary."""
+    if body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return True
+    codec = _codec(_header_charset(content_type)) or ""
+    return codec.startswith(("utf-16", "utf-32"))
+
+
+def binary_kind(body: bytes, content_type: str = "", text: str | None = None) -> str | None:
+    """What ``body`` is if it is not text (``"PDF"``, ``"binary data"``...), else None.
+
+    ``text``, the body as decoded, lets replacement characters count: a body no charset makes
+    sense of is not evidence either.
+    """
+    head = body[:_SNIFF_BYTES]
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head and not _wide(body, content_type):
+        odd = sum(1 for b in head if b in _ODD_BYTES)
+        if odd / len(head) > _BINARY_RATIO:
+            return "binary data"
+    if text:
+        sample = text[:_SNIFF_BYTES]
+        bad = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 0x20 and ch not in "\t\n\x0c\r\x1b"))
+        if bad / len(sample) > _BINARY_RATIO:
+            return "undecodable data"
+    return None
+
+
 def page_from_response(result: HttpResult) -> Page:
     """Turn an HTTP result into a :class:`Page`, or raise :class:`WebError` if it is not text."""
     ctype = result.content_type.split(";", 1)[0].strip().lower()
@@ -157,6 +210,9 @@ def page_from_response(result: HttpResult) -> Page:
     if ctype not in _HTML_TYPES + _TEXT_TYPES:
         raise WebError(f"{result.url}: unsupported content type {ctype!r}")
     text = decode_body(result.content, result.content_type)
+    kind = binary_kind(result.content, result.content_type, text)
+    if kind is not None:
+        raise WebError(f"{result.url}: unsupported content: {kind} served as {ctype!r}")
     if ctype in _TEXT_TYPES:
         return Page(result.url, None, _tidy(text), ctype, result.truncated)
     title, body = extract_html(text, result.url)
@@ -220,24 +276,58 @@ def _host(url: str) -> str:
         return url
 
 
+_F = TypeVar("_F")  # a concurrent.futures.Future (threads) or an asyncio.Task (a loop)
+
+
+@dataclass
+class _Flight(Generic[_F]):
+    """One fetch of a URL, awaited by every caller that wants that URL while it runs.
+
+    ``waiters`` counts those callers: when the last one gives up (its deadline passed), nobody
+    needs the page any more and the fetch is cancelled instead of holding a connection slot.
+    """
+
+    future: _F
+    waiters: int = 0
+
+
+@dataclass
+class _LoopState:
+    """Async limits and in-flight fetches of one event loop (asyncio objects belong to one loop)."""
+
+    overall: asyncio.Semaphore
+    hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    flights: dict[str, _Flight[asyncio.Task[Page]]] = field(default_factory=dict)
+
+
 class PageFetcher:
-    """Fetches pages concurrently, ``per_host`` at a time per host and ``concurrency`` overall."""
+    """Fetches pages concurrently, ``per_host`` at a time per host and ``concurrency`` overall.
+
+    Concurrent calls for the same URL share one fetch: the engine retrieves for every claim
+    at once, and claims about one topic get the same result pages, so without sharing N claims
+    would fetch a page N times and a slow page would take N connection slots.  Once a fetch holds
+    a slot it may keep it for ``page_timeout`` seconds at most (default: the HTTP step timeout),
+    so one hanging page cannot starve the pages queued behind it for a whole retrieve deadline.
+    """
 
     def __init__(self, session: HttpSession, *, cache: WebCache | None = None, per_host: int = 2,
-                 concurrency: int = 8, max_bytes: int = PAGE_MAX_BYTES) -> None:
+                 concurrency: int = 8, max_bytes: int = PAGE_MAX_BYTES, page_timeout: float | None = None) -> None:
+        if page_timeout is not None and not page_timeout > 0:
+            raise ConfigError(f"page_timeout must be a positive number of seconds, got {page_timeout!r}")
         self.session = session
         self.cache = cache
         self.per_host = per_host
         self.concurrency = concurrency
         self.max_bytes = max_bytes
+        self.page_timeout = page_timeout if page_timeout is not None else session.config.timeout
         self._host_locks: dict[str, threading.BoundedSemaphore] = {}
+        self._flights: dict[str, _Flight[Future[Page]]] = {}
         self._locks_guard = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="guardrail-fetch")
-        # The engine retrieves for all claims at once, so async limits are shared by every call
-        # on a loop (asyncio primitives belong to one loop, hence one set per loop).
-        self._loop_limits: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, dict[str, asyncio.Semaphore]]
-        ] = weakref.WeakKeyDictionary()
+        # The engine retrieves for all claims at once, so async limits and in-flight fetches are
+        # shared by every call on a loop.
+        self._loop_states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary())
 
     def _key(self, url: str) -> str:
         # The allow-list is part of the key: a page fetched under a looser policy must not be
@@ -254,79 +344,163 @@ class PageFetcher:
         if self.cache is not None:
             self.cache.put(self._key(url), asdict(page), kind="page")
 
+    def _default_deadline(self) -> Deadline:
+        return Deadline.after(self.session.config.timeout * 2)
+
+    def _page_deadline(self, caller: Deadline | None = None) -> Deadline:
+        """The deadline of a fetch that just got its slot: ``page_timeout``, or ``caller``'s if sooner."""
+        own = Deadline.after(self.page_timeout)
+        return caller if caller is not None and caller.at < own.at else own
+
+    # -- sync -----------------------------------------------------------------------------------
     def _host_lock(self, url: str) -> threading.BoundedSemaphore:
         with self._locks_guard:
             return self._host_locks.setdefault(_host(url), threading.BoundedSemaphore(self.per_host))
 
-    def fetch(self, url: str, *, deadline: Deadline | None = None) -> Page:
-        cached = self._cached(url)
+    def _fetch_now(self, url: str, deadline: Deadline) -> Page:
+        cached = self._cached(url)  # another flight may have stored it since the caller looked
         if cached is not None:
             return cached
-        deadline = deadline or Deadline.after(self.session.config.timeout * 2)
         lock = self._host_lock(url)
         if not lock.acquire(timeout=max(0.0, deadline.remaining())):
             raise WebError(f"{url}: deadline exceeded waiting for a connection slot")
         try:
-            result = self.session.request("GET", url, deadline=deadline, allow_truncated=True,
-                                          max_bytes=self.max_bytes, headers=_PAGE_HEADERS)
+            result = self.session.request("GET", url, deadline=self._page_deadline(deadline),
+                                          allow_truncated=True, max_bytes=self.max_bytes, headers=_PAGE_HEADERS)
         finally:
             lock.release()
         page = page_from_response(result)
         self._store(url, page)
         return page
 
+    def _join(self, url: str, deadline: Deadline) -> _Flight[Future[Page]]:
+        """The running fetch of ``url``, or a new one.  Balance with :meth:`_leave`.
+
+        A thread cannot be cancelled once it runs, so a shared fetch keeps the deadline of the
+        call that started it; later callers wait on it up to their own deadline.
+        """
+        with self._locks_guard:
+            flight = self._flights.get(url)
+            started = flight is None
+            if flight is None:
+                flight = self._flights[url] = _Flight(self._executor.submit(self._fetch_now, url, deadline))
+            flight.waiters += 1
+        if started:
+            # Outside the guard: a fetch that already finished runs the callback right here.
+            flight.future.add_done_callback(functools.partial(self._land, url, flight))
+        return flight
+
+    def _land(self, url: str, flight: _Flight[Future[Page]], _future: object) -> None:
+        with self._locks_guard:
+            if self._flights.get(url) is flight:
+                del self._flights[url]
+
+    def _leave(self, flight: _Flight[Future[Page]]) -> None:
+        with self._locks_guard:
+            flight.waiters -= 1
+            idle = flight.waiters == 0
+        if idle:
+            flight.future.cancel()  # only succeeds for a fetch still queued for a worker
+
+    def fetch(self, url: str, *, deadline: Deadline | None = None) -> Page:
+        cached = self._cached(url)
+        if cached is not None:
+            return cached
+        outcome = self.fetch_many([url], deadline=deadline or self._default_deadline())[url]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
     def fetch_many(self, urls: Sequence[str], *, deadline: Deadline) -> dict[str, Page | Exception]:
         """Every URL maps to its page or to the error that stopped it; none is left pending.
 
         Fetches still running at the deadline are reported as timed out (their threads stop
-        by themselves: every request checks the same deadline).
+        by themselves: every request checks its deadline).
         """
-        futures = {url: self._executor.submit(self.fetch, url, deadline=deadline)
-                   for url in dict.fromkeys(urls)}
-        wait_futures(list(futures.values()), timeout=max(0.0, deadline.remaining()))
+        flights: dict[str, _Flight[Future[Page]]] = {}
+        try:
+            for url in dict.fromkeys(urls):
+                flights[url] = self._join(url, deadline)
+            wait_futures([f.future for f in flights.values()], timeout=max(0.0, deadline.remaining()))
+        finally:
+            for flight in flights.values():
+                self._leave(flight)
         out: dict[str, Page | Exception] = {}
-        for url, future in futures.items():
-            if not future.done():
-                future.cancel()
+        for url, flight in flights.items():
+            future = flight.future
+            if not future.done() or future.cancelled():
                 out[url] = WebError(f"{url}: deadline exceeded")
-            elif future.exception() is not None:
-                out[url] = future.exception()  # type: ignore[assignment]
-            else:
-                out[url] = future.result()
+                continue
+            error = future.exception()
+            out[url] = error if isinstance(error, Exception) else future.result()
         return out
 
-    def _limits(self) -> tuple[asyncio.Semaphore, dict[str, asyncio.Semaphore]]:
+    # -- async ----------------------------------------------------------------------------------
+    def _loop_state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
         with self._locks_guard:
-            if loop not in self._loop_limits:
-                self._loop_limits[loop] = (asyncio.Semaphore(self.concurrency), {})
-            return self._loop_limits[loop]
+            state = self._loop_states.get(loop)
+            if state is None:
+                state = self._loop_states[loop] = _LoopState(asyncio.Semaphore(self.concurrency))
+            return state
 
-    async def afetch(self, url: str, *, deadline: Deadline | None = None) -> Page:
+    async def _afetch_now(self, url: str, state: _LoopState) -> Page:
         cached = self._cached(url)
         if cached is not None:
             return cached
-        deadline = deadline or Deadline.after(self.session.config.timeout * 2)
-        overall, hosts = self._limits()
-        with self._locks_guard:
-            per_host = hosts.setdefault(_host(url), asyncio.Semaphore(self.per_host))
-        async with overall, per_host:
-            result = await self.session.arequest("GET", url, deadline=deadline, allow_truncated=True,
+        per_host = state.hosts.setdefault(_host(url), asyncio.Semaphore(self.per_host))
+        # No caller deadline here: the flight serves several callers, and it is cancelled
+        # when the last of them stops waiting (see afetch).
+        async with state.overall, per_host:
+            result = await self.session.arequest("GET", url, deadline=self._page_deadline(), allow_truncated=True,
                                                  max_bytes=self.max_bytes, headers=_PAGE_HEADERS)
         # Extraction is CPU work; a thread keeps the event loop responsive meanwhile.
         page = await asyncio.get_running_loop().run_in_executor(self._executor, page_from_response, result)
         self._store(url, page)
         return page
 
+    @staticmethod
+    def _aland(state: _LoopState, url: str, flight: _Flight[asyncio.Task[Page]], task: asyncio.Task[Page]) -> None:
+        if state.flights.get(url) is flight:
+            del state.flights[url]
+        if not task.cancelled():
+            task.exception()  # mark it retrieved: a failure every waiter gave up on is not worth a warning
+
+    async def afetch(self, url: str, *, deadline: Deadline | None = None) -> Page:
+        """The async twin of :meth:`fetch`; raises :class:`WebError` at ``deadline``."""
+        cached = self._cached(url)
+        if cached is not None:
+            return cached
+        deadline = deadline or self._default_deadline()
+        state = self._loop_state()
+        flight = state.flights.get(url)
+        if flight is None:
+            task = asyncio.get_running_loop().create_task(self._afetch_now(url, state))
+            flight = state.flights[url] = _Flight(task)
+            task.add_done_callback(functools.partial(self._aland, state, url, flight))
+        flight.waiters += 1
+        shared = flight.future
+        try:
+            # shield: one caller's deadline must not cancel the fetch the others are waiting for.
+            return await asyncio.wait_for(asyncio.shield(shared), timeout=max(0.001, deadline.remaining()))
+        except asyncio.TimeoutError:
+            raise WebError(f"{url}: deadline exceeded") from None
+        finally:
+            flight.waiters -= 1
+            if flight.waiters == 0 and not shared.done():
+                shared.cancel()
+                # Forget it now, not when the cancellation lands: a caller arriving in between
+                # would otherwise wait on a cancelled fetch and see its CancelledError.
+                if state.flights.get(url) is flight:
+                    del state.flights[url]
+
     async def afetch_many(self, urls: Iterable[str], *, deadline: Deadline) -> dict[str, Page | Exception]:
+        """The async twin of :meth:`fetch_many`."""
         unique = list(dict.fromkeys(urls))
 
         async def one(url: str) -> Page | Exception:
             try:
-                fetch = self.afetch(url, deadline=deadline)
-                return await asyncio.wait_for(fetch, timeout=max(0.001, deadline.remaining()))
-            except asyncio.TimeoutError:
-                return WebError(f"{url}: deadline exceeded")
+                return await self.afetch(url, deadline=deadline)
             except Exception as exc:  # each URL's failure is its own outcome
                 return exc
 

@@ -146,16 +146,28 @@ class HttpSearchProvider:
         except (KeyError, TypeError, AttributeError) as exc:
             raise WebError(f"unexpected {self.name} response shape: {exc!r}") from exc
 
+    @staticmethod
+    def _params(req: _Request) -> httpx.QueryParams | None:
+        """The endpoint's own query parameters (``?key=...`` in ``--web-url``) plus the request's.
+
+        httpx replaces a URL's query string with ``params`` instead of adding to it, which
+        would silently drop what the user configured.  On a clash the provider's value wins:
+        it is what the response parsing relies on (``format=json``, the query itself).
+        """
+        if req.params is None:
+            return None
+        return httpx.URL(req.url).params.merge(req.params)
+
     def search(self, query: str, count: int = 10, *, deadline: Deadline | None = None) -> list[SearchHit]:
         req = self._request(query, count)
-        result = self.session.request(req.method, req.url, params=req.params, headers=req.headers,
+        result = self.session.request(req.method, req.url, params=self._params(req), headers=req.headers,
                                       json=req.json, deadline=deadline, max_bytes=SEARCH_MAX_BYTES)
         return self._hits(self._decode(result), count)
 
     async def asearch(self, query: str, count: int = 10, *,
                       deadline: Deadline | None = None) -> list[SearchHit]:
         req = self._request(query, count)
-        result = await self.session.arequest(req.method, req.url, params=req.params, headers=req.headers,
+        result = await self.session.arequest(req.method, req.url, params=self._params(req), headers=req.headers,
                                              json=req.json, deadline=deadline, max_bytes=SEARCH_MAX_BYTES)
         return self._hits(self._decode(result), count)
 
@@ -170,18 +182,16 @@ class SearxNG(HttpSearchProvider):
     """A SearxNG instance's JSON API: ``GET /search?q=...&format=json``.
 
     The instance must list ``json`` under ``search.formats`` in its settings.yml, otherwise it
-    answers 403.  ``endpoint`` is the instance's base URL (``/search`` is appended if missing).
+    answers 403.  ``endpoint`` is the instance's base URL (``/search`` is appended to its path
+    if missing); query parameters in it are sent along with each search.
     """
 
     name = "searxng"
 
     def __init__(self, endpoint: str | None = None, *, language: str | None = None,
                  categories: str = "general", safesearch: int = 0, **kwargs: Any) -> None:
-        try:
-            if endpoint and not httpx.URL(endpoint).path.rstrip("/").endswith("/search"):
-                endpoint = endpoint.rstrip("/") + "/search"
-        except (httpx.InvalidURL, ValueError):
-            pass  # the base class reports the bad URL
+        if endpoint:
+            endpoint = _with_search_path(endpoint)
         super().__init__(endpoint, **kwargs)
         self.language, self.categories, self.safesearch = language, categories, safesearch
 
@@ -209,6 +219,18 @@ class SearxNG(HttpSearchProvider):
             return await super().asearch(query, count, deadline=deadline)
         except WebError as exc:
             raise _searx_hint(exc) from exc
+
+
+def _with_search_path(endpoint: str) -> str:
+    """``endpoint`` with ``/search`` at the end of its path: never after the query string."""
+    try:
+        url = httpx.URL(endpoint.strip())
+    except (httpx.InvalidURL, ValueError):
+        return endpoint  # the base class reports the bad URL as the user typed it
+    path = url.path.rstrip("/")
+    if url.scheme not in SCHEMES or not url.host or path.endswith("/search"):
+        return endpoint
+    return str(url.copy_with(path=path + "/search"))
 
 
 def _searx_hint(exc: WebError) -> WebError:

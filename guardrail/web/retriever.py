@@ -2,7 +2,8 @@
 
 One ``retrieve`` call: plan a query (the claim, or SAFE-style LLM queries), search, fetch the
 top result pages concurrently, extract and chunk their text, rank the chunks against the
-claim (BM25) and return the best ``k``.  Everything runs under one deadline.  Outcomes:
+claim (BM25) and return the best ``k``, at most :data:`MAX_PASSAGES_PER_URL` from one page
+while other pages have passages to offer.  Everything runs under one deadline.  Outcomes:
 
 * the search fails after its retries            -> :class:`WebError` (the engine records it
   in ``Report.errors`` with ``fail="open"``, raises with ``fail="closed"``);
@@ -58,19 +59,32 @@ class WebConfig:
     chunk_overlap: int = 200
     per_host: int = 2  # concurrent fetches per host
     concurrency: int = 8  # concurrent fetches overall
+    # How long one page may hold a connection slot; None: half the deadline, at most the HTTP
+    # step timeout, so pages queued behind a hanging one still get the other half.
+    page_timeout: float | None = None
     page_max_bytes: int = PAGE_MAX_BYTES
     snippets: bool = True  # use the engine's snippet when a page cannot be used
 
 
 _WORD = re.compile(r"\w+")
+# A long page that repeats the query's words (a tag cloud, a forum thread, a mirror of the
+# question) has hundreds of chunks that all outscore a shorter page that answers it, and would
+# fill every evidence slot.  Three chunks let a page support a claim from its best passages;
+# other pages fill the slots after that, and only when there are not enough does one page get more.
+MAX_PASSAGES_PER_URL = 3
 
 
 def _terms(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
-def rank_passages(query: str, passages: Sequence[Passage], k: int) -> list[Passage]:
-    """The ``k`` passages that best match ``query`` by BM25; ties keep the engine's order."""
+def rank_passages(query: str, passages: Sequence[Passage], k: int,
+                  per_url: int = MAX_PASSAGES_PER_URL) -> list[Passage]:
+    """The ``k`` passages that best match ``query`` by BM25; ties keep the engine's order.
+
+    At most ``per_url`` of them come from one page (``Passage.url``, else its ``id``) while
+    other pages have passages to offer; the remaining slots then go to the best of the rest.
+    """
     if k <= 0 or not passages:
         return []
     docs = [Counter(_terms(p.text)) for p in passages]
@@ -88,14 +102,24 @@ def rank_passages(query: str, passages: Sequence[Passage], k: int) -> list[Passa
             if tf:
                 score[i] += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lengths[i] / avg))
     order = sorted(range(n), key=lambda i: -score[i])  # stable: equal scores stay in search order
-    return [passages[i] for i in order[:k]]
+    taken: Counter[str] = Counter()
+    picked: list[int] = []
+    overflow: list[int] = []
+    for i in order:
+        source = passages[i].url or passages[i].id
+        if per_url > 0 and taken[source] >= per_url:
+            overflow.append(i)
+            continue
+        taken[source] += 1
+        picked.append(i)
+    return [passages[i] for i in (picked + overflow)[:k]]
 
 
 def _check_web_url(url: str) -> None:
     """Raise :class:`ConfigError` unless ``url`` is an absolute http(s) URL with a host.
 
-    Checked before a provider sees it: SearxNG appends ``/search`` first, so its own check
-    would quote ``'notaurl/search'`` rather than what the user typed.
+    Checked before a provider sees it, so the message names the ``--web-url`` option and
+    quotes the URL as typed, before any provider adds to it (SearxNG appends ``/search``).
     """
     try:
         parsed = httpx.URL(url.strip())
@@ -126,8 +150,14 @@ class WebRetriever:
         self.cache = cache
         self.planner: QueryPlanner = planner or ClaimQueries()
         self.session = HttpSession(http or HttpConfig(retries=1), policy or HostPolicy())
+        page_timeout = self.config.page_timeout
+        if page_timeout is None:
+            # max(): a zero deadline is allowed (every retrieve returns nothing) and must not
+            # turn into an invalid page timeout.
+            page_timeout = max(0.001, min(self.session.config.timeout, self.config.deadline / 2))
         self.fetcher = PageFetcher(self.session, cache=cache, per_host=self.config.per_host,
-                                   concurrency=self.config.concurrency, max_bytes=self.config.page_max_bytes)
+                                   concurrency=self.config.concurrency, max_bytes=self.config.page_max_bytes,
+                                   page_timeout=page_timeout)
 
     @classmethod
     def from_options(cls, provider: str, url: str | None = None, allow_hosts: Sequence[str] = (), *,

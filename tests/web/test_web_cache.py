@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from webworld import LocalServer, html_page, html_reply, json_reply
+
+from guardrail.exceptions import ConfigError
+from guardrail.web import WebRetriever
 from guardrail.web.cache import WebCache, cache_key
 
 
@@ -71,8 +76,6 @@ def test_cache_key_is_stable_and_distinct() -> None:
 
 
 def test_unusable_cache_location_runs_uncached(tmp_path: Path) -> None:
-    from guardrail.web import WebRetriever
-
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     web = WebRetriever.from_options("searxng", "http://127.0.0.1:9", cache_dir=blocker)
@@ -80,3 +83,46 @@ def test_unusable_cache_location_runs_uncached(tmp_path: Path) -> None:
     (tmp_path / "db").mkdir()
     (tmp_path / "db" / WebCache.FILENAME).write_bytes(b"this is not a database" * 100)
     assert WebRetriever.from_options("searxng", "http://127.0.0.1:9", cache_dir=tmp_path / "db").cache is None
+
+
+def test_ttl_zero_is_never_a_hit(tmp_path: Path) -> None:
+    clock = Clock()  # the clock does not move: a put and a get in the same tick
+    cache = WebCache(tmp_path, ttl=0, clock=clock)
+    cache.put("k", "v")
+    assert cache.get("k") is None
+    assert len(cache) == 0  # nothing is stored that could never be read back
+    cache.close()
+    # An entry written under a positive ttl is not served to a ttl=0 reader either.
+    writer = WebCache(tmp_path, ttl=60, clock=clock)
+    writer.put("k", "v")
+    reader = WebCache(tmp_path, ttl=0, clock=clock)
+    assert reader.get("k") is None
+    assert writer.get("k") == "v"
+    reader.close()
+    writer.close()
+
+
+def test_an_entry_exactly_ttl_old_has_expired(tmp_path: Path) -> None:
+    clock = Clock()
+    cache = WebCache(tmp_path, ttl=60, clock=clock)
+    cache.put("k", "v")
+    clock.now += 60
+    assert cache.get("k") is None
+
+
+def test_a_negative_ttl_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ttl"):
+        WebCache(tmp_path, ttl=-1)
+    with pytest.raises(ConfigError, match="ttl"):
+        WebCache(tmp_path, ttl=float("nan"))
+
+
+def test_retriever_with_cache_ttl_zero_refetches(server: LocalServer, tmp_path: Path) -> None:
+    server.route("/page", html_reply(html_page("Page", ["The tower was completed in 1889."])))
+    server.route("/search", json_reply({"results": [{"url": server.url("/page"), "title": "", "content": ""}]}))
+    web = WebRetriever.from_options("searxng", server.url(""), ["127.0.0.1"], cache_dir=tmp_path, cache_ttl=0,
+                                    timeout=3)
+    web.retrieve("tower 1889", 2)
+    web.retrieve("tower 1889", 2)
+    assert server.hits["/search"] == 2 and server.hits["/page"] == 2
+    web.close()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
+import gzip
 import itertools
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 from webworld import EIFFEL, LocalServer, Reply, Seen, html_page, html_reply
 
-from guardrail.exceptions import BlockedHostError, WebError
+from guardrail.exceptions import BlockedHostError, ConfigError, WebError
 from guardrail.web.cache import WebCache
 from guardrail.web.fetch import Page, PageFetcher, chunk_text, decode_body, extract_html
 from guardrail.web.http import Deadline, HttpConfig, HttpSession
@@ -236,3 +239,141 @@ def test_cache_does_not_serve_pages_a_stricter_policy_refuses(server: LocalServe
     loose.close()
     strict.close()
     cache.close()
+
+
+# -- shared in-flight fetches and per-page timeouts -----------------------------------------------
+def _slow_pages(server: LocalServer, n: int, delay: float = 0.3) -> list[str]:
+    """``n`` pages that take ``delay`` to answer, so concurrent callers overlap on every one."""
+    return [server.route(f"/shared{i}", html_reply(html_page(f"Shared {i}", EIFFEL), delay=delay))
+            for i in range(n)]
+
+
+def test_concurrent_fetch_many_calls_share_each_fetch(server: LocalServer) -> None:
+    urls = _slow_pages(server, 3)
+    fetcher = PageFetcher(HttpSession(HttpConfig(timeout=2), HostPolicy(("127.0.0.1",))))
+    results: list[dict[str, Page | Exception]] = []
+    # Four claims checked at once (threads here, like check_many callers) want the same pages.
+    threads = [threading.Thread(target=lambda: results.append(fetcher.fetch_many(urls, deadline=Deadline.after(5))))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4
+    assert all(isinstance(page, Page) for r in results for page in r.values())
+    assert [server.hits[f"/shared{i}"] for i in range(3)] == [1, 1, 1]
+    fetcher.close()
+
+
+async def test_concurrent_afetch_many_calls_share_each_fetch(server: LocalServer) -> None:
+    urls = _slow_pages(server, 3)
+    fetcher = PageFetcher(HttpSession(HttpConfig(timeout=2), HostPolicy(("127.0.0.1",))))
+    deadline = Deadline.after(5)
+    results = await asyncio.gather(*(fetcher.afetch_many(urls, deadline=deadline) for _ in range(4)))
+    assert all(isinstance(page, Page) for r in results for page in r.values())
+    assert [server.hits[f"/shared{i}"] for i in range(3)] == [1, 1, 1]
+    # The same Page object reached every caller: one fetch, one extraction.
+    assert all(r[urls[0]] is results[0][urls[0]] for r in results)
+    await fetcher.session.aclose()
+    fetcher.close()
+
+
+def _hanging_and_quick(server: LocalServer) -> tuple[str, str]:
+    hanging = server.route("/hanging", Reply(200, b"<p>late</p>", {"Content-Type": "text/html"}, delay=3))
+    quick = server.route("/quick", html_reply(html_page("Quick", EIFFEL)))
+    return hanging, quick
+
+
+def test_a_hanging_page_holds_its_slot_only_for_its_own_timeout(server: LocalServer) -> None:
+    hanging, quick = _hanging_and_quick(server)
+    # One slot per host: before per-page timeouts the hanging page kept it for the whole deadline.
+    fetcher = PageFetcher(HttpSession(HttpConfig(timeout=2, retries=0), HostPolicy(("127.0.0.1",))),
+                          per_host=1, page_timeout=0.4)
+    start = time.monotonic()
+    results = fetcher.fetch_many([hanging, quick], deadline=Deadline.after(2.5))
+    assert isinstance(results[quick], Page) and isinstance(results[hanging], WebError)
+    assert time.monotonic() - start < 1.5
+    fetcher.close()
+
+
+async def test_async_hanging_page_holds_its_slot_only_for_its_own_timeout(server: LocalServer) -> None:
+    hanging, quick = _hanging_and_quick(server)
+    fetcher = PageFetcher(HttpSession(HttpConfig(timeout=2, retries=0), HostPolicy(("127.0.0.1",))),
+                          per_host=1, page_timeout=0.4)
+    start = time.monotonic()
+    results = await fetcher.afetch_many([hanging, quick], deadline=Deadline.after(2.5))
+    assert isinstance(results[quick], Page) and isinstance(results[hanging], WebError)
+    assert time.monotonic() - start < 1.5
+    await fetcher.session.aclose()
+    fetcher.close()
+
+
+async def test_one_caller_giving_up_does_not_cancel_the_fetch_for_the_others(server: LocalServer) -> None:
+    url = server.route("/late", html_reply(html_page("Late", EIFFEL), delay=0.6))
+    fetcher = PageFetcher(HttpSession(HttpConfig(timeout=2), HostPolicy(("127.0.0.1",))))
+    impatient = fetcher.afetch(url, deadline=Deadline.after(0.2))
+    patient = fetcher.afetch(url, deadline=Deadline.after(3))
+    first, second = await asyncio.gather(impatient, patient, return_exceptions=True)
+    assert isinstance(first, WebError) and "deadline exceeded" in str(first)
+    assert isinstance(second, Page) and EIFFEL[0] in second.text
+    assert server.hits["/late"] == 1
+    await fetcher.session.aclose()
+    fetcher.close()
+
+
+async def test_a_fetch_nobody_waits_for_gives_its_slot_back(server: LocalServer) -> None:
+    hanging, quick = _hanging_and_quick(server)
+    fetcher = PageFetcher(HttpSession(HttpConfig(timeout=5, retries=0), HostPolicy(("127.0.0.1",))),
+                          per_host=1, page_timeout=5)
+    with pytest.raises(WebError, match="deadline exceeded"):
+        await fetcher.afetch(hanging, deadline=Deadline.after(0.2))
+    # The only caller left, so the fetch was cancelled and the single slot is free at once,
+    # not after the hanging page's 5 s timeout.
+    start = time.monotonic()
+    page = await fetcher.afetch(quick, deadline=Deadline.after(3))
+    assert page.title == "Quick" and time.monotonic() - start < 1.0
+    await fetcher.session.aclose()
+    fetcher.close()
+
+
+def test_page_timeout_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="page_timeout"):
+        PageFetcher(HttpSession(), page_timeout=0)
+
+
+# -- binary bodies with a text content type -------------------------------------------------------
+_NOISE = random.Random(7).randbytes(4096)
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" + b"BT (1889) Tj ET\n" * 20, "PDF"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + _NOISE[:200], "PNG"),
+    (b"PK\x03\x04\x14\x00\x06\x00" + _NOISE[:200], "ZIP"),
+    (gzip.compress(html_page("Eiffel Tower", EIFFEL).encode()), "gzip"),  # compressed twice, labelled once
+    (_NOISE, "binary data"),
+    (b"<html><body><p>" + bytes(range(1, 9)) * 40 + b"</p></body></html>", "binary data"),
+], ids=["pdf", "png", "zip", "gzip", "noise", "controls"])
+def test_binary_served_as_html_is_refused(server: LocalServer, fetcher: PageFetcher, body: bytes,
+                                          kind: str) -> None:
+    url = server.route("/download", Reply(200, body, {"Content-Type": "text/html; charset=utf-8"}))
+    with pytest.raises(WebError, match=rf"unsupported content: {kind} served as 'text/html'"):
+        fetcher.fetch(url)
+
+
+def test_binary_without_a_content_type_is_refused(server: LocalServer, fetcher: PageFetcher) -> None:
+    url = server.route("/file", Reply(200, b"%PDF-1.4\n" + _NOISE[:300]))
+    with pytest.raises(WebError, match="PDF served as 'text/plain'"):
+        fetcher.fetch(url)
+
+
+@pytest.mark.parametrize(("body", "ctype"), [
+    (codecs.BOM_UTF16_LE + f"<p>{FRENCH}</p>".encode("utf-16-le"), "text/html"),
+    (f"<p>{FRENCH}</p>".encode("utf-16-le"), "text/html; charset=utf-16le"),
+    (f"<p>{RUSSIAN}</p>".encode("koi8-r"), "text/html; charset=koi8-r"),
+    (f"<p>{FRENCH}</p>\x00".encode(), "text/html"),  # one stray NUL does not make a page binary
+], ids=["utf16-bom", "utf16-declared", "koi8-r", "stray-nul"])
+def test_text_that_merely_looks_odd_is_not_binary(server: LocalServer, fetcher: PageFetcher, body: bytes,
+                                                  ctype: str) -> None:
+    url = server.route("/odd", Reply(200, body, {"Content-Type": ctype}))
+    text = fetcher.fetch(url).text
+    assert "achevée" in text or "Эйфелева" in text

@@ -166,3 +166,66 @@ def test_non_json_and_oversized_answers_are_web_errors(server: LocalServer) -> N
 
 def test_strip_markup() -> None:
     assert strip_markup('a <span class="searchmatch">b</span> &amp; c') == "a b & c"
+
+
+# -- endpoints with a query string ------------------------------------------------------------------
+@pytest.mark.parametrize(("path", "expected"), [
+    ("/searx?s=5", "/searx/search"),  # "/search" goes on the path, never after "?s=5"
+    ("/searx/?s=5", "/searx/search"),
+    ("/search?s=5", "/search"),  # already there: not doubled
+])
+def test_searxng_keeps_the_endpoint_query_string(server: LocalServer, path: str, expected: str) -> None:
+    server.route(expected, json_reply({"results": [{"url": server.url("/a"), "title": "A", "content": ""}]}))
+    provider = SearxNG(server.url(path), http=QUICK)
+    assert provider.endpoint == server.url(f"{expected}?s=5")
+    assert [h.url for h in provider.search("eiffel tower")] == [server.url("/a")]
+    seen = server.seen[0]
+    assert seen.path == expected
+    assert seen.query["s"] == ["5"] and seen.query["q"] == ["eiffel tower"] and seen.query["format"] == ["json"]
+
+
+async def test_searxng_async_keeps_the_endpoint_query_string(server: LocalServer) -> None:
+    server.route("/searx/search", json_reply({"results": []}))
+    provider = SearxNG(server.url("/searx?token=abc&s=5"), http=QUICK)
+    assert await provider.asearch("x") == []
+    assert server.seen[0].query["token"] == ["abc"] and server.seen[0].query["s"] == ["5"]
+    await provider.aclose()
+
+
+def test_the_providers_own_parameters_win_a_clash(server: LocalServer) -> None:
+    server.route("/search", json_reply({"results": []}))
+    SearxNG(server.url("/search?format=html&q=stale&theme=simple"), http=QUICK).search("fresh")
+    query = server.seen[0].query
+    assert query["format"] == ["json"] and query["q"] == ["fresh"] and query["theme"] == ["simple"]
+
+
+def test_errors_quote_the_endpoint_as_requested(server: LocalServer) -> None:
+    server.route("/searx/search", Reply(503, b""))
+    with pytest.raises(WebError) as info:
+        SearxNG(server.url("/searx?s=5"), http=HttpConfig(timeout=1, retries=0)).search("x")
+    assert server.url("/searx/search?s=5") in str(info.value) and "?s=5/search" not in str(info.value)
+
+
+def test_mediawiki_keeps_the_endpoint_query_string(server: LocalServer) -> None:
+    server.route("/w/api.php", json_reply({"query": {"search": [{"title": "Eiffel Tower", "snippet": "s"}]}}))
+    provider = MediaWiki(server.url("/w/api.php?uselang=fr&variant=fr"), http=QUICK)
+    hits = provider.search("eiffel", count=1)
+    query = server.seen[0].query
+    assert query["uselang"] == ["fr"] and query["variant"] == ["fr"]
+    assert query["action"] == ["query"] and query["srsearch"] == ["eiffel"]
+    assert hits[0].url == server.url("/wiki/Eiffel_Tower")  # article URLs do not inherit the API's query
+
+
+async def test_mediawiki_async_keeps_the_endpoint_query_string(server: LocalServer) -> None:
+    server.route("/w/api.php", json_reply({"query": {"search": []}}))
+    provider = MediaWiki(server.url("/w/api.php?uselang=fr"), http=QUICK)
+    assert await provider.asearch("eiffel") == []
+    assert server.seen[0].query["uselang"] == ["fr"] and server.seen[0].query["list"] == ["search"]
+    await provider.aclose()
+
+
+def test_brave_keeps_the_endpoint_query_string(server: LocalServer) -> None:
+    server.route("/res/v1/web/search", json_reply({"web": {"results": []}}))
+    Brave(server.url("/res/v1/web/search?country=fr"), api_key="k", http=QUICK).search("eiffel", count=3)
+    query = server.seen[0].query
+    assert query["country"] == ["fr"] and query["q"] == ["eiffel"] and query["count"] == ["3"]

@@ -31,10 +31,12 @@ from webworld import (
 
 from guardrail.exceptions import ConfigError, WebError
 from guardrail.protocols import Retriever
+from guardrail.report import Passage
 from guardrail.web import WebConfig, WebRetriever, rank_passages
 from guardrail.web.http import HttpConfig
 from guardrail.web.providers import SearxNG
 from guardrail.web.query import SafeQueryPlanner
+from guardrail.web.retriever import MAX_PASSAGES_PER_URL
 from guardrail.web.safety import HostPolicy
 
 CLAIM = "The Eiffel Tower was completed in 1889."
@@ -226,8 +228,6 @@ async def test_safe_multi_step_async(server: LocalServer) -> None:
 
 
 def test_rank_passages_prefers_matching_text() -> None:
-    from guardrail.report import Passage
-
     ps = [Passage("Bridges and rivers.", "a"), Passage("The tower was completed in 1889.", "b"),
           Passage("Completed tower.", "c")]
     assert [p.id for p in rank_passages(CLAIM, ps, 2)] == ["b", "c"]
@@ -300,3 +300,97 @@ async def test_engine_async_with_web(server: LocalServer) -> None:
     guard = Guardrail(retrievers=[make_retriever(server)], nli=KeywordNLI())
     report = await asyncio.wait_for(guard.acheck(CLAIM), 10)
     assert report.claims[0].verdict == "supported"
+
+
+# -- one page must not fill every evidence slot --------------------------------------------------
+def _passage(text: str, url: str, n: int) -> Passage:
+    return Passage(text, f"{url}#{n}", url)
+
+
+def test_rank_passages_caps_each_page_while_other_pages_have_passages() -> None:
+    flood = [_passage(f"Eiffel Tower completed 1889. Eiffel Tower completed 1889. ({i})", "http://flood/", i)
+             for i in range(10)]
+    answer = _passage("The tower was completed in 1889 for the World's Fair.", "http://answer/", 0)
+    other = _passage("Gustave Eiffel's company built the tower.", "http://other/", 0)
+    ranked = rank_passages(CLAIM, [*flood, answer, other], 5)
+    urls = [p.url for p in ranked]
+    assert urls.count("http://flood/") == MAX_PASSAGES_PER_URL
+    assert {"http://answer/", "http://other/"} <= set(urls)
+    # The capped page's best passages are the ones kept, in score order.
+    assert [p.id for p in ranked if p.url == "http://flood/"] == [p.id for p in flood[:MAX_PASSAGES_PER_URL]]
+
+
+def test_rank_passages_fills_with_one_page_when_there_is_no_other() -> None:
+    only = [_passage(f"The tower was completed in 1889, part {i}.", "http://only/", i) for i in range(6)]
+    assert len(rank_passages(CLAIM, only, 5)) == 5
+    # Another page goes before the capped page's overflow, whatever its score.
+    weak = _passage("Bridges span rivers.", "http://weak/", 0)
+    ranked = rank_passages(CLAIM, [*only, weak], 5)
+    assert ranked[MAX_PASSAGES_PER_URL] == weak and len(ranked) == 5
+    assert len(rank_passages(CLAIM, only, 5, per_url=0)) == 5  # 0 turns the cap off
+
+
+def test_a_long_page_repeating_the_query_does_not_crowd_out_the_answer(server: LocalServer) -> None:
+    # ~40 chunks that all repeat the claim's words, each a better BM25 match than the real answer.
+    spam = [f"{CLAIM} {CLAIM} Eiffel Tower completed 1889 forum post {i}. " * 12 for i in range(40)]
+    server.route("/page/spam", html_reply(html_page("Eiffel Tower completed 1889", spam)))
+    server.route("/page/eiffel", html_reply(html_page("Eiffel Tower", EIFFEL)))
+    server.route("/search", json_reply({"results": [
+        {"url": server.url(p), "title": p, "content": ""} for p in ("/page/spam", "/page/eiffel")]}))
+    passages = make_retriever(server).retrieve(CLAIM, 5)
+    assert len(passages) == 5
+    # Capped page first, then the other page, then the capped page's overflow fills the rest.
+    top = [p.url for p in passages[:MAX_PASSAGES_PER_URL + 1]]
+    assert top.count(server.url("/page/spam")) == MAX_PASSAGES_PER_URL
+    assert server.url("/page/eiffel") in top
+
+
+# -- binary pages labelled text/html ---------------------------------------------------------------
+def test_a_pdf_served_as_html_falls_back_to_its_snippet(server: LocalServer) -> None:
+    server.route("/paper", Reply(200, b"%PDF-1.5\n%\xd0\xd4\xc5\xd8\n" + b"stream\x00\x01\x02endstream\n" * 50,
+                                 {"Content-Type": "text/html"}))
+    server.route("/page/eiffel", html_reply(html_page("Eiffel Tower", EIFFEL)))
+    server.route("/search", json_reply({"results": [
+        {"url": server.url("/paper"), "title": "Paper", "content": "The tower was completed in 1889."},
+        {"url": server.url("/page/eiffel"), "title": "Eiffel", "content": "About the tower."}]}))
+    by_url = {p.url: p for p in make_retriever(server).retrieve(CLAIM, 10)}
+    paper = by_url[server.url("/paper")]
+    assert paper.metadata["source"] == "snippet" and paper.text == "The tower was completed in 1889."
+    assert by_url[server.url("/page/eiffel")].metadata["source"] == "page"
+
+
+# -- check and acheck agree: concurrent claims share fetches ------------------------------------
+ANSWER = ("The Eiffel Tower was completed in 1889. Gustave Eiffel designed the tower in Paris. "
+          "The tower was constructed for the World Fair.")
+
+
+def _one_host_world(server: LocalServer) -> None:
+    # Every claim gets the same results, all on one host (2 connections), one of them hanging.
+    server.route("/page/eiffel", html_reply(html_page("Eiffel Tower", EIFFEL)))
+    server.route("/page/gustave", html_reply(html_page("Gustave Eiffel", [
+        "Gustave Eiffel was a French civil engineer.",
+        "His company completed the Eiffel Tower in 1889 in Paris."])))
+    server.route("/slow", Reply(200, b"<p>too late</p>", {"Content-Type": "text/html"}, delay=3))
+    server.route("/page/fair", html_reply(html_page("World Fair", [
+        "The tower was constructed as the entrance arch of the 1889 World's Fair."])))
+    paths = ["/slow", "/page/eiffel", "/page/gustave", "/page/fair"]
+    server.route("/search", json_reply({"results": [
+        {"url": server.url(p), "title": p, "content": f"Snippet for {p}"} for p in paths]}))
+
+
+async def test_acheck_gives_the_same_verdicts_as_check_and_fetches_each_page_once(server: LocalServer) -> None:
+    from guardrail import Guardrail
+
+    _one_host_world(server)
+    sync_guard = Guardrail(retrievers=[make_retriever(server, timeout=2.0)], nli=KeywordNLI())
+    expected = await asyncio.to_thread(sync_guard.check, ANSWER)
+    assert [c.verdict for c in expected.claims] == ["supported"] * 3, expected.to_json()
+
+    server.hits.clear()
+    async_guard = Guardrail(retrievers=[make_retriever(server, timeout=2.0)], nli=KeywordNLI())
+    report = await asyncio.wait_for(async_guard.acheck(ANSWER), 10)
+    assert [c.verdict for c in report.claims] == [c.verdict for c in expected.claims], report.to_json()
+    assert not report.errors
+    # Three claims, one fetch per page: the concurrent retrieve calls shared them.
+    assert server.hits["/search"] == 3
+    assert [server.hits[p] for p in ("/slow", "/page/eiffel", "/page/gustave", "/page/fair")] == [1, 1, 1, 1]

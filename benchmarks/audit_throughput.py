@@ -2,9 +2,11 @@
 
 Each record has a ~150-word answer and 5 passages (~120 words each), like a RAG app's log.
 Scenarios: the local engine, and Ray Data with 1 and 2 actors; then the time to resume after
-a SIGKILL at 50%.  Every run is the real command in a subprocess, so model loading and Ray
-start-up are paid as a user pays them; "steady rate" counts only the records finished after the
-first one (start-up excluded), "wall" is the whole command.
+a SIGKILL at 50% (that audit runs in batches of at most a quarter of the records, so the kill lands
+mid-run; when it cannot, the result says "not tested", never "exactly once").  Every run is the
+real command in a subprocess, so model loading and Ray start-up are paid as a user pays them;
+"steady rate" counts only the records finished after the first one (start-up excluded; n/a when
+all arrive in one batch), "wall" is the whole command.
 
     python benchmarks/audit_throughput.py                # 80 records, all scenarios
     python benchmarks/audit_throughput.py -n 200 --json out/bench.json --skip-ray
@@ -189,9 +191,67 @@ def timed_run(args: list[str], report: Path, *, kill_at: int | None = None, time
         "first_result_s": round(first[0], 2) if first else None,
         "records": new,
         "records_per_s_wall": round(new / wall, 2),
-        "records_per_s_steady": round(steady, 2) if steady else None,
+        "records_per_s_steady": round(steady, 2) if steady is not None else None,
         "killed": killed,
     }
+
+
+def fmt(value: float | None, spec: str, unit: str = "") -> str:
+    """A figure, or n/a when there is none (a one-batch run has no steady rate)."""
+    return "n/a" if value is None else f"{value:{spec}}{unit}"
+
+
+def kill_and_resume(log: Path, out: Path, records: int, batch_size: int) -> dict:
+    """SIGKILL an audit once half the records are in report.jsonl, resume it, and check every
+    record is reported exactly once.  Results land batch by batch, so the kill run uses batches
+    small enough (at most a quarter of the records) for the kill to land mid-run."""
+    kill_bs = max(1, min(batch_size, records // 4))
+    kill_at = max(1, records // 2)
+    bs = ["--batch-size", str(kill_bs)]
+    killed = timed_run(cmd(log, out, *bs), out / "report.jsonl", kill_at=kill_at)
+    done = killed["records"]
+    resume: dict = {
+        "batch_size": kill_bs,
+        "kill_at_records": kill_at,
+        "killed": killed["killed"],
+        "killed_after_records": done,
+        "killed_run_wall_s": killed["wall_s"],
+        "resume_wall_s": None,
+        "resume_first_new_result_s": None,
+        "resumed_records": None,
+        "exactly_once": None,  # only known when the kill interrupted the audit
+    }
+    if not killed["killed"] or done >= records:
+        resume["note"] = (
+            f"not tested: the audit wrote all {done} of {records} records before the kill at {kill_at}"
+            if not killed["killed"] else f"not tested: killed after all {records} records were written"
+        )
+        return resume
+    resumed = timed_run(cmd(log, out, "--resume", *bs), out / "report.jsonl")
+    counts = Counter()
+    for line in (out / "report.jsonl").read_text().splitlines():
+        try:
+            counts[json.loads(line)["line"]] += 1
+        except (ValueError, KeyError):  # a torn line would itself break exactly-once
+            counts[None] += 1
+    resume.update(
+        resume_wall_s=resumed["wall_s"],
+        resume_first_new_result_s=resumed["first_result_s"],
+        resumed_records=resumed["records"],
+        exactly_once=len(counts) == records and None not in counts and set(counts.values()) == {1},
+    )
+    return resume
+
+
+def resume_line(resume: dict, records: int) -> str:
+    if resume["exactly_once"] is None:
+        return f"resume after SIGKILL (batch size {resume['batch_size']}): {resume['note']}; exactly once: n/a"
+    return (
+        f"resume after SIGKILL at {resume['killed_after_records']}/{records} (batch size {resume['batch_size']}): "
+        f"{resume['resume_wall_s']:.1f}s for the remaining {resume['resumed_records']} records, "
+        f"first new result after {fmt(resume['resume_first_new_result_s'], '.1f', 's')}, "
+        f"exactly once: {resume['exactly_once']}"
+    )
 
 
 def main() -> None:
@@ -222,18 +282,7 @@ def main() -> None:
             results[name] = timed_run(cmd(log, out, *extra, *bs), out / "report.jsonl")
             print(f"{name:18s} {json.dumps(results[name])}", flush=True)
 
-        out = tmpdir / "resume"
-        killed = timed_run(cmd(log, out, *bs), out / "report.jsonl", kill_at=args.records // 2)
-        resumed = timed_run(cmd(log, out, "--resume", *bs), out / "report.jsonl")
-        counts = Counter(json.loads(line)["line"] for line in (out / "report.jsonl").read_text().splitlines())
-        resume = {
-            "killed_after_records": lines_in(out / "report.jsonl") - resumed["records"],
-            "resume_wall_s": resumed["wall_s"],
-            "resume_first_new_result_s": resumed["first_result_s"],
-            "resumed_records": resumed["records"],
-            "killed_run_wall_s": killed["wall_s"],
-            "exactly_once": len(counts) == args.records and set(counts.values()) == {1},
-        }
+        resume = kill_and_resume(log, tmpdir / "resume", args.records, args.batch_size)
         print(f"{'resume after kill':18s} {json.dumps(resume)}", flush=True)
 
     report = {
@@ -247,15 +296,10 @@ def main() -> None:
     print(f"{'scenario':18s} {'wall s':>8s} {'rec/s (wall)':>13s} {'rec/s (steady)':>15s} {'1st result s':>13s}")
     for name, r in results.items():
         print(
-            f"{name:18s} {r['wall_s']:8.1f} {r['records_per_s_wall'] or 0:13.2f} "
-            f"{r['records_per_s_steady'] or 0:15.2f} {r['first_result_s'] or 0:13.1f}"
+            f"{name:18s} {r['wall_s']:8.1f} {fmt(r['records_per_s_wall'], '.2f'):>13s} "
+            f"{fmt(r['records_per_s_steady'], '.2f'):>15s} {fmt(r['first_result_s'], '.1f'):>13s}"
         )
-    print(
-        f"resume after SIGKILL at {resume['killed_after_records']}/{args.records}: "
-        f"{resume['resume_wall_s']:.1f}s for the remaining {resume['resumed_records']} records, "
-        f"first new result after {resume['resume_first_new_result_s']}s, "
-        f"exactly once: {resume['exactly_once']}"
-    )
+    print(resume_line(resume, args.records))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1) + "\n")

@@ -9,6 +9,7 @@ passed in so a training run is reproducible from its seed.
 
 from __future__ import annotations
 
+import argparse
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -237,3 +238,18 @@ def question_answers(pairs: list[Pair], rng: random.Random, rate: float) -> Iter
     for pair in pairs:
         if rng.random() < rate:
             yield from question_answer(pair, rng, names)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Nothing to run: a library of generators, imported by the training and calibration scripts."""
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="A library module: train_verifier.py and calibrate_verifier.py import it; run those instead.")
+    ap.parse_args(argv)
+    print("hard_negatives.py is a library: training/train_verifier.py and training/calibrate_verifier.py "
+          "import it; run those instead (python training/train_verifier.py --help).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

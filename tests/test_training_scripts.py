@@ -1,0 +1,103 @@
+"""The training and benchmark scripts' command lines: guards that fail fast, output that never
+claims what it did not measure.  Nothing is trained here (seconds in all)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
+import train_verifier  # noqa: E402
+
+
+def load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("args", [[], ["--help"]])
+def test_hard_negatives_says_it_is_a_library(args: list[str]) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "training" / "hard_negatives.py"), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "train_verifier.py" in done.stdout
+
+
+def test_default_out_never_replaces_the_shipped_model_without_force(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(train_verifier, "REPO", tmp_path)
+    shipped = tmp_path / "guardrail" / "models" / "verifier"
+    shipped.mkdir(parents=True)
+    (shipped / "MANIFEST.json").write_text("{}")
+    with pytest.raises(SystemExit) as exc:
+        train_verifier.main(["--work-dir", str(tmp_path / "w")])
+    assert exc.value.code == 2 and "--force" in capsys.readouterr().err
+    # --force gets past the guard (to the missing data, here), as does an explicit --out
+    for extra in (["--force"], ["--out", str(shipped)]):
+        with pytest.raises(FileNotFoundError):
+            train_verifier.main(["--work-dir", str(tmp_path / "w"), "--data-dir", str(tmp_path / "none"), *extra])
+    assert sorted(p.name for p in shipped.iterdir()) == ["MANIFEST.json"]
+
+
+def test_resume_without_a_checkpoint_is_an_error(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        train_verifier.main(["--resume", "--work-dir", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2 and "no checkpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        train_verifier.main(["--export-only", "--work-dir", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2 and "--resume" in capsys.readouterr().err
+
+
+class FakeClassifier:
+    """Says "entailment" to everything."""
+
+    def eval(self) -> None: ...
+
+    def train(self) -> None: ...
+
+    def __call__(self, input_ids: torch.Tensor) -> SimpleNamespace:
+        return SimpleNamespace(logits=torch.tensor([[2.0, 0.0, 0.0]]).repeat(len(input_ids), 1))
+
+
+def fake_tokenizer(premises: list[str], hypotheses: list[str], **_: object) -> dict[str, torch.Tensor]:
+    return {"input_ids": torch.zeros(len(premises), 2)}
+
+
+def test_validation_stops_at_its_deadline_after_the_minimum() -> None:
+    model, tokenizer = FakeClassifier(), fake_tokenizer
+    rows = [{"premise": "p", "hypothesis": "h", "label": "entailment"}] * 300
+    assert train_verifier.evaluate(model, tokenizer, rows, 8, "cpu")["n"] == 300
+    late = train_verifier.evaluate(model, tokenizer, rows, 8, "cpu", deadline=time.monotonic() - 1, min_rows=128)
+    assert late["n"] == 128 and late["accuracy_3way"] == 1.0
+    assert 0.0 <= train_verifier.process_age() < 24 * 3600
+
+
+def test_audit_benchmark_never_claims_what_it_did_not_measure() -> None:
+    bench = load(ROOT / "benchmarks" / "audit_throughput.py")
+    assert bench.fmt(None, ".2f") == "n/a" and bench.fmt(0.0, ".2f") == "0.00"
+    assert bench.fmt(7.234, ".1f", "s") == "7.2s"
+    untested = {"batch_size": 2, "killed": False, "exactly_once": None,
+                "note": "not tested: the audit wrote all 8 of 8 records before the kill at 4"}
+    line = bench.resume_line(untested, 8)
+    assert "not tested" in line and "exactly once: n/a" in line and "True" not in line
+    tested = {"batch_size": 2, "killed_after_records": 4, "resume_wall_s": 10.4, "resumed_records": 4,
+              "resume_first_new_result_s": None, "exactly_once": True}
+    assert "first new result after n/a" in bench.resume_line(tested, 8)
+
+
+def test_int8_quantisation_is_silent() -> None:
+    bench = load(ROOT / "benchmarks" / "verifier_speed.py")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bench.quantize(torch.nn.Sequential(torch.nn.Linear(4, 4)))
+    assert not [str(w.message) for w in caught]

@@ -8,8 +8,9 @@ See the README section "Web search as evidence" for providers, API keys and the 
 """
 
 from guardrail.web.cache import WebCache, cache_key
-from guardrail.web.fetch import Chunk, Page, PageFetcher, chunk_text, decode_body, extract_html
+from guardrail.web.fetch import PageFetcher
 from guardrail.web.http import Deadline, HttpConfig, HttpResult, HttpSession, parse_retry_after
+from guardrail.web.page import Chunk, Page, chunk_text, decode_body, extract_html
 from guardrail.web.providers import (
     PROVIDERS,
     Brave,

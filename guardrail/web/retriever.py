@@ -32,8 +32,9 @@ import httpx
 from guardrail.exceptions import ConfigError, WebError
 from guardrail.report import Passage
 from guardrail.web.cache import DEFAULT_TTL, WebCache, cache_key
-from guardrail.web.fetch import PAGE_MAX_BYTES, Page, PageFetcher, chunk_text, require_extractor
+from guardrail.web.fetch import PageFetcher
 from guardrail.web.http import Deadline, HttpConfig, HttpSession
+from guardrail.web.page import PAGE_MAX_BYTES, Page, chunk_text, require_extractor
 from guardrail.web.providers import SearchHit, SearchProvider, make_provider
 from guardrail.web.query import STOPWORDS, ClaimQueries, QueryPlanner, SafeQueryPlanner, SearchStep
 from guardrail.web.safety import SCHEMES, HostPolicy, Resolver

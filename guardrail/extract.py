@@ -27,7 +27,10 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _EMPHASIS = re.compile(r"[*_`]+")
-_CODE_LIKE = re.compile(r"[=;{}()\[\]<>$#]|^(?:def|class|import|from|return|if|for|while|>>>)\b|\w\.\w+\(")
+# Signs of code, not of prose with brackets or a semicolon: an assignment or comparison,
+# a call, braces, a statement keyword, a prompt, a trailing ";" or ":" of a block.
+_CODE_LIKE = re.compile(r"\s[=!<>+\-*/]?=\s|\w\(|[{}]|^(?:def|class|import|from|return|if|for|while|print)\b|"
+                        r"^(?:>>>|\$|#!)|[;:]$|^#\s?\w+\s*$")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
 _CITATION = re.compile(r"\s*\[(?:\d+|[A-Za-z]+\d*)\](?:\[(?:\d+|[A-Za-z]+\d*)\])*")
 
@@ -41,6 +44,8 @@ _NON_CLAIM = re.compile(
     r"(?:this|the above|my) (?:summary|response|answer)|the summary|that(?:'s| is) (?:all|it|everything))\b",
     re.IGNORECASE,
 )
+_LEAD_IN = re.compile(r"^(?:here(?:'s| is| are)|in (?:short|summary)|to (?:summari[sz]e|sum up)|"
+                      r"(?:the )?(?:short )?answer(?: is)?)\b[^:.!?\n]{0,80}:\s+(?=\S)", re.IGNORECASE)
 # A discourse marker may precede the small talk: "In summary, I hope this helps!"
 _DISCOURSE = re.compile(
     r"^(?:in (?:summary|short|conclusion|any case)|to (?:summarize|summarise|conclude|sum up)|overall|"
@@ -70,7 +75,9 @@ _IMPERATIVE = re.compile(
     re.IGNORECASE,
 )
 _VERB_START = re.compile(
-    r"^(?:(?:also|later|then|subsequently|eventually|still|now|currently|previously)\s+)?"
+    r"^(?:(?:also|later|then|subsequently|eventually|still|now|currently|previously|first|originally|"
+    r"initially|officially|formally|publicly|widely|mainly|mostly|largely|primarily|only|never|always|"
+    r"often|usually|recently|finally|once|again)\s+)?"
     r"(?:is|was|are|were|has|had|have|won|lost|became|died|served|founded|wrote|played|received|"
     r"moved|joined|left|led|released|published|directed|starred|married|graduated|studied|"
     r"worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed|"
@@ -266,6 +273,8 @@ class RuleBasedExtractor:
         previous_entity: str | None = None
         for s, e in sentences:
             sentence = text[s:e]
+            if lead := _LEAD_IN.match(sentence):  # "Here is the answer: Mars is ..." checks "Mars is ..."
+                s, sentence = s + lead.end(), sentence[lead.end():]
             if not self._is_assertion(sentence, whole=len(sentences) == 1):
                 continue
             s, body = _unwrap_attribution(sentence, s)
@@ -320,7 +329,7 @@ class RuleBasedExtractor:
         # "weighs", must not pull the next part's words into it), else its leading name.
         first = _clean(sentence[: parts[0][1]])
         subject_match = _SUBJECT_VERB.match(first)
-        subject = subject_match.group(1) if subject_match else _leading_entity(first)
+        subject = subject_match.group(1) if subject_match else (_present_subject(first) or _leading_entity(first))
         out: list[tuple[int, int, str]] = []
         for i, (a, b) in enumerate(parts):
             piece = sentence[a:b].strip()
@@ -367,6 +376,17 @@ def _inside_name(before: str, after: str) -> bool:
 
 def _has_verb(text: str) -> bool:
     return bool(_FINITE_VERB.search(text) or _SUBJECT_VERB.match(text.strip())) or _present_verb(text)
+
+
+def _present_subject(text: str) -> str | None:
+    """The words before a known present-tense verb: "The laptop" of "The laptop weighs 2.1 kg"."""
+    words = text.split()
+    at = next((i for i in range(1, min(len(words), 8)) if is_present_verb(words[i - 1], words[i])), None)
+    subject = " ".join(words[:at]) if at else None
+    # not an appositive ("Anderson, 27,": the name does) nor the source the answer talks about
+    if subject is None or "," in subject or re.fullmatch(_SOURCE, subject, re.IGNORECASE):
+        return None
+    return subject
 
 
 def _present_verb(text: str) -> bool:

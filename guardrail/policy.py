@@ -19,7 +19,9 @@ from guardrail.report import ClaimResult, Passage, Report
 _TRAILING = re.compile(r"[.!?;:,]+$")
 _JOIN_BEFORE = re.compile(r"(?:\s*[,;])?\s+(?:and|but|while|whereas)\s*$|\s*[,;]\s*$")
 _JOIN_AFTER = re.compile(r"^\s*[,;]?\s*(?:and|but|while|whereas)\s+")
-_EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]*(?:\n|$)", re.MULTILINE)
+_EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]*(?:\r?\n|$)", re.MULTILINE)
+_EMPTY_EMPHASIS = re.compile(r"(\*{1,3}|_{1,3})[ \t]*\1[ \t]?")  # "**Mars is the fifth planet.**" cut
+_EXTRA_BLANK_LINES = re.compile(r"(?:[ \t]*\r?\n){3,}")
 
 
 def _cut(text: str, start: int, end: int) -> str:
@@ -36,6 +38,9 @@ def _cut(text: str, start: int, end: int) -> str:
     if after and not stop:  # the sentence's first clause: what follows opens it now
         rest = right[after.end():]
         return left + rest[:1].upper() + rest[1:]
+    at_sentence_start = not left.strip() or left.rstrip().endswith((".", "!", "?", "\n"))
+    if at_sentence_start and right[:1] in (".", "!", "?"):
+        right = right[1:]  # the stop left by a later clause redacted first: the sentence is gone
     if left.endswith((" ", "\t")) or not left or left.endswith("\n"):
         right = right.lstrip(" \t")  # a whole sentence: one space between its neighbours
     return left + right
@@ -80,7 +85,9 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         text = _cut(text, start, end) if start < end and not new else text[:start] + new + text[end:]
     if drop_flagged:
-        text = _EMPTY_ITEM.sub("", text).strip()
+        text = _EMPTY_EMPHASIS.sub("", text)
+        text = _EMPTY_ITEM.sub("", text)
+        text = _EXTRA_BLANK_LINES.sub("\r\n\r\n" if "\r\n" in answer else "\n\n", text).strip()
     if sources:
         lines = [f"[{i}] {p.label}" + (f" <{p.url}>" if p.url and p.url != p.label else "")
                  for i, p in enumerate(sources, start=1)]

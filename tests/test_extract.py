@@ -252,3 +252,20 @@ def test_threads_extracting_at_once_get_the_claims_one_thread_gets() -> None:
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda t: [c.text for c in ex.extract(t)], texts))
     assert together == alone
+
+
+def test_a_lead_in_before_a_colon_is_not_the_claim() -> None:
+    text = "Here is the answer: Mars is the fifth planet. Mars has two moons."
+    claims = ex.extract(text)
+    assert [c.text for c in claims] == ["Mars is the fifth planet.", "Mars has two moons."]
+    assert text[claims[0].start:claims[0].end] == "Mars is the fifth planet."
+
+
+def test_the_subject_is_repeated_for_a_second_present_tense_verb_and_after_an_adverb() -> None:
+    assert [c.text for c in ex.extract("The laptop weighs 2.1 kg and runs Windows 11.")] == [
+        "The laptop weighs 2.1 kg.", "The laptop runs Windows 11."]
+    # an adverb before the second verb is not a new subject ("first released" keeps "Python")
+    assert ex.extract("Python was created by Guido van Rossum and first released in 1991.")[1].text.startswith(
+        "Python ")
+    # indented prose with brackets and a semicolon is prose
+    assert len(ex.extract("Summary:\n\n    The H2 (2024 model) weighs 3.4 kg; it ships in March.")) == 1

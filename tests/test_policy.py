@@ -60,6 +60,22 @@ def test_redact_leaves_the_rest_well_formed(answer: str, flagged: str, expected:
     assert render(answer, claims, [], drop_flagged=True) == expected
 
 
+@pytest.mark.parametrize(("answer", "flagged", "expected"), [
+    # every clause of the sentence: nothing is left, not even its full stop
+    ("Mars is the fifth planet, and Mars is the size of Jupiter.",
+     ["Mars is the fifth planet", "Mars is the size of Jupiter."], ""),
+    # CRLF lists lose the bullet too; emphasis around a removed sentence goes with it
+    ("Facts:\r\n- A is x.\r\n- B is y.\r\n- C is z.\r\n", ["B is y."], "Facts:\r\n- A is x.\r\n- C is z."),
+    ("**Mars is the fifth planet.** Mars has two moons.", ["Mars is the fifth planet."], "Mars has two moons."),
+    # a removed paragraph leaves one blank line between its neighbours
+    ("Intro is here.\n\nMars is big.\n\nMars has moons.", ["Mars is big."], "Intro is here.\n\nMars has moons."),
+])
+def test_redact_cleans_up_after_several_cuts(answer: str, flagged: list[str], expected: str) -> None:
+    claims = [ClaimResult(Claim(f, answer.index(f), answer.index(f) + len(f)), "contradicted", 0.1, ())
+              for f in flagged]
+    assert render(answer, claims, [], drop_flagged=True) == expected
+
+
 def test_block_raises_with_the_report() -> None:
     with pytest.raises(BlockedResponse) as info:
         get_policy("block").apply(make_report("block"))

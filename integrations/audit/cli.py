@@ -184,7 +184,15 @@ def audit(
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.", rich_help_panel=_OUT)] = True,
 ) -> None:
-    """Audit logged LLM answers for hallucinations: report.jsonl, summary.json, report.html."""
+    """Audit logged LLM answers for hallucinations: report.jsonl, summary.json, report.html.
+
+    Exit status:
+    0 every line audited;
+    2 bad options or input, or an output directory holding a different audit;
+    3 some lines rejected or some records not checkable (see rejects.jsonl, report.jsonl);
+    4 hallucination rate above --fail-over;
+    1 the audit failed; 130 interrupted.
+    """
     from .runner import AuditOptions, build_guardrail, run_audit
 
     err = Console(stderr=True)

@@ -71,6 +71,7 @@ _UNIT_ALIASES = {"kilograms": "kg", "kilogram": "kg", "grams": "g", "gram": "g",
                  "lbs": "lb", "minute": "minutes", "min": "minutes", "mins": "minutes", "hour": "hours",
                  "hrs": "hours", "second": "seconds", "secs": "seconds",
                  "euro": "euros", "€": "euros", "dollar": "dollars", "percent": "%", "degrees": "°"}
+_DURATIONS = frozenset({"seconds", "minutes", "hours"})
 # one-letter units other than "m" are left out: "1990s", "5G", "3 v 1" are not measurements
 _UNITS = sorted({*_UNIT_ALIASES, *_UNIT_ALIASES.values(), "mah", "gb", "mb", "tb", "kw", "kwh", "w",
                  "mph", "km/h", "db", "hz", "ghz", "mhz", "ml", "litres", "liters"} - {"s", "h", "g"},
@@ -307,8 +308,9 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
     wrong_measures = tuple(
         (f"{_fmt(value)} {unit}", ", ".join(f"{_fmt(v)} {unit}" for v in sorted(ev_measures[unit])))
         for value, unit in sorted(_measure_values(claim))
-        # per unit: "9 kg" is wrong against "3.4 kg" even where the page has "9 USB ports"
-        if value not in ev_measures.get(unit, {value})
+        # per unit: "9 kg" is wrong against "3.4 kg" even where the page has "9 USB ports"; not
+        # durations, which evidence often splits ("90 minutes" is "1 h 30 min")
+        if unit not in _DURATIONS and value not in ev_measures.get(unit, {value})
     )
     folded = _fold(evidence if retrieved is None else retrieved)
     ev_lower = folded.lower()

@@ -42,6 +42,8 @@ def test_measurements_are_compared_unit_by_unit() -> None:
     assert measures(evidence) == {"kg": {3.4}, "euros": {549.0}}  # a bound and a decade are no measurement
     assert check_claim("It weighs 3.4 kilograms.", evidence).wrong_measures == ()
     assert check_claim("It costs 499 euros.", evidence).wrong_measures == (("499 euros", "549 euros"),)
+    # durations are left to the number check: evidence splits them ("1 h 30 min")
+    assert check_claim("It lasts 90 minutes.", "It lasts 1 h 30 min; the sequel 120 minutes.").wrong_measures == ()
     # the same number elsewhere on the page ("9 USB ports") does not make "9 kg" right
     assert check_claim("It weighs 9 kg.", "It weighs 3.4 kg and has 9 USB ports.").wrong_measures == (
         ("9 kg", "3.4 kg"),)

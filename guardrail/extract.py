@@ -103,7 +103,8 @@ _PRONOUN_START = re.compile(
     r"(?!\s+(?:is|was)\s+(?:only |not |just )?(?:after|before|during|in|on|at|because|when|until|then)\b"
     r"[^,.]{0,60}?\s+that\b)"
 )
-_ENTITY = re.compile(r"\b(?:[A-Z][\w'’.-]*)(?:\s+(?:of|the|de|von|van|[A-Z][\w'’.-]*))*")
+# a name may end in a number: "Model 3", "Windows 11", "Apollo 11"
+_ENTITY = re.compile(r"\b(?:[A-Z][\w'’.-]*)(?:\s+(?:of|the|de|von|van|[A-Z][\w'’.-]*))*(?:\s+\d{1,3}(?![\w.,]))?")
 # A title in quotes opening a sentence is its subject: '"Home for the Holidays" is a film'.
 _QUOTED_TITLE = re.compile(r'^(?:"[^"]{2,80}"|“[^”]{2,80}”)(?=\s)')
 _SHORT_NOUN = re.compile(r"(?:The|This|Its|His|Her|Their)(?:\s+[a-z][\w-]*){1,2}")

@@ -269,3 +269,10 @@ def test_the_subject_is_repeated_for_a_second_present_tense_verb_and_after_an_ad
         "Python ")
     # indented prose with brackets and a semicolon is prose
     assert len(ex.extract("Summary:\n\n    The H2 (2024 model) weighs 3.4 kg; it ships in March.")) == 1
+
+
+def test_a_name_ending_in_a_number_stands_for_its_pronoun() -> None:
+    assert [c.text for c in ex.extract("Windows 11 was released in 2021. It supports Android apps.")] == [
+        "Windows 11 was released in 2021.", "Windows 11 supports Android apps."]
+    assert ex.extract("Tesla's Model 3 was launched in 2017, and it has a range of 500 km.")[1].text == (
+        "Tesla's Model 3 has a range of 500 km.")

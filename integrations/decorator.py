@@ -271,7 +271,10 @@ class _Shape:
             return text
         if isinstance(last, dict) and "choices" in last:
             piece: dict[str, Any] = {k: last[k] for k in _OPENAI_CHUNK_FIELDS if k in last}
-            piece["choices"] = [{"index": 0, "delta": {"content": text}}]
+            choice = (last.get("choices") or [{}])[0]
+            index = choice.get("index", 0) if isinstance(choice, dict) else 0
+            # OpenAI's chunk schema always carries finish_reason; null: the stream is not over yet
+            piece["choices"] = [{"index": index, "delta": {"content": text}, "finish_reason": None}]
             return piece
         if hasattr(last, "model_copy") and hasattr(last, "content") and hasattr(last, "response_metadata"):
             return type(last)(content=text, id=getattr(last, "id", None))

@@ -202,7 +202,7 @@ def _check_stream_end(chunks: list[dict], expected: str) -> None:
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:finish])
     assert text == expected  # citations and the Sources list included
     assert chunks[finish:] == _openai_chunks()[-2:]  # the finish and usage chunks, last and unchanged
-    assert chunks[finish - 1]["id"] == "chatcmpl-1" and "finish_reason" not in chunks[finish - 1]["choices"][0]
+    assert chunks[finish - 1]["id"] == "chatcmpl-1" and chunks[finish - 1]["choices"][0]["finish_reason"] is None
 
 
 def test_generator_of_openai_chunks_with_citations_ends_with_the_finish_chunk(lexical, docs) -> None:

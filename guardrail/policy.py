@@ -17,6 +17,7 @@ from guardrail.protocols import Policy
 from guardrail.report import ClaimResult, Passage, Report
 
 _TRAILING = re.compile(r"[.!?;:,]+$")
+_OWN_MARKERS = re.compile(r"\s*(?:\[\d{1,3}\])+$")
 _JOIN_BEFORE = re.compile(r"(?:\s*[,;])?\s+(?:and|but|while|whereas)\s*$|\s*[,;]\s*$")
 _JOIN_AFTER = re.compile(r"^\s*[,;]?\s*(?:and|but|while|whereas)\s+")
 _EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]*(?:\r?\n|$)", re.MULTILINE)
@@ -80,7 +81,9 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
         span = answer[:end]
         trailing = _TRAILING.search(span)
         at = trailing.start() if trailing else end
-        edits.append((at, at, " " + "".join(f"[{n}]" for n in sorted(numbers))))
+        # the answer's own marker there gives way to ours, which the Sources list below explains
+        own = _OWN_MARKERS.search(answer, 0, at)
+        edits.append((own.start() if own else at, at, " " + "".join(f"[{n}]" for n in sorted(numbers))))
     text = answer
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         text = _cut(text, start, end) if start < end and not new else text[:start] + new + text[end:]

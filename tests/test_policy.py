@@ -34,6 +34,16 @@ def test_annotate_cites_supported_claims_before_their_punctuation() -> None:
     assert "Sources:\n[1] Paris <https://ex.org/paris>\n[2] doc2" in out
 
 
+def test_the_answers_own_marker_gives_way_to_the_citation() -> None:
+    answer = "Paris is the capital of France [3]. The Seine flows through it [1][2]."
+    claims = [ClaimResult(Claim("Paris is the capital of France [3].", 0, 35), "supported", 0.9,
+                          (Evidence(P1, P1.text, 0, len(P1.text), 0.9, 0.0),), citation=1),
+              ClaimResult(Claim("The Seine flows through it [1][2].", 36, 70), "supported", 0.9,
+                          (Evidence(P2, P2.text, 0, len(P2.text), 0.9, 0.0),), citation=2)]
+    out = render(answer, claims, [P1, P2])
+    assert out.startswith("Paris is the capital of France [1]. The Seine flows through it [2].\n\nSources:")
+
+
 def test_flag_returns_the_answer_unchanged() -> None:
     assert get_policy("flag").apply(make_report("flag")) == ANSWER
 

@@ -13,7 +13,6 @@ leading pronoun takes the subject it most likely means, or stays as it is.
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 
@@ -379,10 +378,15 @@ def _has_verb(text: str) -> bool:
     return bool(_FINITE_VERB.search(text) or _SUBJECT_VERB.match(text.strip())) or _present_verb(text)
 
 
+def _present_at(words: list[str]) -> int | None:
+    """Where the first known present-tense verb is ("weighs" in "The H2 weighs 2.1 kg")."""
+    return next((i for i in range(1, len(words)) if is_present_verb(words[i - 1], words[i])), None)
+
+
 def _present_subject(text: str) -> str | None:
     """The words before a known present-tense verb: "The laptop" of "The laptop weighs 2.1 kg"."""
     words = text.split()
-    at = next((i for i in range(1, min(len(words), 8)) if is_present_verb(words[i - 1], words[i])), None)
+    at = _present_at(words[:8])
     subject = " ".join(words[:at]) if at else None
     # not an appositive ("Anderson, 27,": the name does) nor the source the answer talks about
     if subject is None or "," in subject or re.fullmatch(_SOURCE, subject, re.IGNORECASE):
@@ -392,8 +396,7 @@ def _present_subject(text: str) -> str | None:
 
 def _present_verb(text: str) -> bool:
     """A known verb in the present after its subject ("The H2 weighs 2.1 kg")."""
-    words = text.split()
-    return any(is_present_verb(before, w) for before, w in itertools.pairwise(words))
+    return _present_at(text.split()) is not None
 
 
 def _new_clause(rest: str) -> bool:

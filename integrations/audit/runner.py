@@ -179,9 +179,8 @@ def _web_retriever(provider: str, url: str | None, allow_hosts: Sequence[str]) -
 def warm_up(guard: Guardrail) -> None:
     """Load the verifier now, on the calling thread, with one tiny prediction.
 
-    Worker threads that each found the model unloaded would all load it at once, and those
-    loads race (lazy imports inside transformers are not thread-safe).  A model that cannot
-    load fails the run here, before any record, instead of failing every record.
+    A model that cannot load fails the run here, before any record, instead of failing every
+    record.  (Threads loading it at once are safe: ``load_nli`` serialises them.)
     """
     try:
         guard.nli.predict([("Warm-up.", "Warm-up.")])

@@ -205,7 +205,7 @@ class Guardrail:
             job.citations = []
             jobs.append(job)
         return [r.claims[0] if r.claims else ClaimResult(Claim("", 0, 0), "unsupported", 0.0, (),
-                                                         ("empty claim",))
+                                                         ("empty claim",), verified=False)
                 for r in self._finish(jobs)]
 
     # -- steps -----------------------------------------------------------------------------
@@ -327,7 +327,8 @@ class Guardrail:
                                   s.contradiction_threshold, _asserted(claim, job.answer, job.question)))
         for claim in job.claims[s.max_claims:]:
             results.append(ClaimResult(claim, "unsupported", 0.0, (),
-                                       (f"not verified: the answer has over {s.max_claims} claims",)))
+                                       (f"not verified: the answer has over {s.max_claims} claims",),
+                                       verified=False))
         citations = tuple(
             CitationCheck(marker, start, end, passage.id if passage else None,
                           bool(idx) and float(max(probs[i][0] for i in idx)) >= s.support_threshold)
@@ -340,7 +341,8 @@ class Guardrail:
                       elapsed_ms=round((time.perf_counter() - job.started) * 1000, 2))
 
     def _failed_open(self, job: _Job, error: str) -> Report:
-        claims = tuple(ClaimResult(c, "unsupported", 0.0, (), ("not verified: " + error,)) for c in job.claims)
+        claims = tuple(ClaimResult(c, "unsupported", 0.0, (), ("not verified: " + error,), verified=False)
+                       for c in job.claims)
         return Report(answer=job.answer, claims=claims, sources=(), annotated=job.answer,
                       output=job.answer, policy=self._policy_name, errors=(*job.errors, error),
                       elapsed_ms=round((time.perf_counter() - job.started) * 1000, 2))

@@ -95,8 +95,9 @@ def test_one_megabyte_answer_gives_a_bounded_report(guard: Guardrail) -> None:
     report = g.check(text, context=CURIE_CONTEXT)
     assert len(report.claims) > 5
     verified, skipped = report.claims[:5], report.claims[5:]
-    assert all(c.evidence for c in verified)
-    assert all(c.verdict == "unsupported" and "not verified" in c.issues[0] for c in skipped)
+    assert all(c.evidence and c.verified for c in verified)
+    assert all(c.verdict == "unsupported" and not c.verified and "not verified" in c.issues[0] for c in skipped)
+    assert [c["verified"] for c in report.to_dict()["claims"][4:6]] == [True, False]
 
 
 def test_claim_longer_than_the_model_window_is_verified_in_chunks(guard: Guardrail) -> None:
@@ -169,7 +170,7 @@ class _StaticRetriever:
 def test_verifier_failure_fails_open_by_default() -> None:
     report = Guardrail(nli=_Broken()).check(GOOD, context=CURIE_CONTEXT)
     assert report.output == GOOD and report.errors and "CUDA out of memory" in report.errors[0]
-    assert all(c.verdict == "unsupported" for c in report.claims) and not report.ok
+    assert all(c.verdict == "unsupported" and not c.verified for c in report.claims) and not report.ok
 
 
 def test_verifier_failure_fails_closed_when_asked() -> None:

@@ -121,9 +121,8 @@ def _view(r: Mapping[str, Any]) -> dict[str, Any]:
     claims, notes = [], list(r.get("errors") or ())
     unverified: dict[str, int] = {}
     for i, c in enumerate(r.get("claims", ()), start=1):
-        issues = c.get("issues") or ()
-        if is_unverified(issues):
-            reason = next(str(x) for x in issues if is_unverified((x,)))
+        if is_unverified(c):
+            reason = str(next(iter(c.get("issues") or ()), "not verified"))
             unverified[reason] = unverified.get(reason, 0) + 1
         else:
             claims.append(dict(c, n=i))

@@ -11,7 +11,7 @@ past the cut do not resolve, but every evidence entry carries its quote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from guardrail import Passage, Report, as_passages
@@ -23,14 +23,10 @@ __all__ = ["MAX_PASSAGE_CHARS", "SCHEMA_VERSION", "error_result", "is_unverified
 SCHEMA_VERSION = 1
 MAX_PASSAGE_CHARS = 20_000  # far above a retrieved chunk; stops a pasted file or tool dump
 
-# The engine's marker for a claim it reports without having checked it: past
-# ``Settings.max_claims``, or left over by a verifier that failed open.
-_UNVERIFIED = "not verified"
-
-
-def is_unverified(issues: Iterable[str]) -> bool:
-    """Whether a claim was reported without being checked (its verdict says nothing)."""
-    return any(str(i).startswith(_UNVERIFIED) for i in issues)
+def is_unverified(claim: Mapping[str, Any]) -> bool:
+    """Whether a claim of ``report.jsonl`` was reported without being checked (the engine's
+    ``ClaimResult.verified``): its verdict and score say nothing."""
+    return claim.get("verified") is False
 
 
 def _base(record: AuditRecord | None, line: int, rid: str, shape: str, status: str) -> dict[str, Any]:
@@ -50,7 +46,7 @@ def _base(record: AuditRecord | None, line: int, rid: str, shape: str, status: s
 def verdict_result(record: AuditRecord, report: Report) -> dict[str, Any]:
     out = _base(record, record.line, record.id, record.shape, "checked")
     flagged = report.flagged
-    unverified = sum(is_unverified(c.issues) for c in report.claims)
+    unverified = sum(not c.verified for c in report.claims)
     out.update(
         # The record keeps the engine's verdict: an answer with claims nobody checked cannot be
         # called faithful.  The counts below keep those claims apart from the ones found wrong.
@@ -58,7 +54,7 @@ def verdict_result(record: AuditRecord, report: Report) -> dict[str, Any]:
         ok=report.ok,
         score=round(report.score, 4),
         n_claims=len(report.claims),
-        n_flagged=sum(c.flagged and not is_unverified(c.issues) for c in report.claims),
+        n_flagged=sum(c.flagged and c.verified for c in report.claims),
         n_unverified=unverified,
         n_contradicted=sum(c.verdict == "contradicted" for c in report.claims),
         factual_precision=_round(report.factual_precision),
@@ -109,6 +105,7 @@ def _claim(c: Any) -> dict[str, Any]:
         "verdict": c.verdict,
         "score": round(c.score, 4),
         "flagged": c.flagged,
+        "verified": c.verified,
         "issues": list(c.issues),
         "citation": c.citation,
         "evidence": [

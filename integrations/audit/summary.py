@@ -6,7 +6,7 @@ are in completion order, which changes with ``--workers``; so every list and tab
 ordered by its content (count, then text or line), never by the order records came in.
 
 Claims the engine reports without checking them (past ``Settings.max_claims``; they carry
-verdict "unsupported", score 0.0 and a "not verified" issue) are counted as
+``verified: false``, verdict "unsupported" and score 0.0) are counted as
 ``unverified_claims``, apart from the flagged ones: one very long answer would otherwise
 fill the top unsupported claims and the 0.0 histogram bin with claims nobody judged.
 """
@@ -59,9 +59,7 @@ class _Acc:
         self.hallucinated += bool(r.get("hallucinated"))
         claims = r.get("claims") or ()
         self.claims += int(r.get("n_claims", len(claims)))
-        # From the claims rather than n_flagged, so that lines written before unverified claims
-        # were told apart are summarised the same way.
-        unverified = [is_unverified(c.get("issues") or ()) for c in claims]
+        unverified = [is_unverified(c) for c in claims]
         self.unverified += sum(unverified)
         self.flagged += sum(bool(c.get("flagged")) and not u for c, u in zip(claims, unverified, strict=True))
         self.contradicted += sum(c.get("verdict") == "contradicted" for c in claims)
@@ -124,7 +122,7 @@ def summarize_results(
             groups[name][str(value)].add(r)
         response_hist[_bin(float(r.get("score", 1.0)))] += 1 if r.get("n_claims") else 0
         for c in r.get("claims", ()):
-            if is_unverified(c.get("issues") or ()):
+            if is_unverified(c):
                 verdicts["unverified"] += 1  # its verdict and 0.0 score are placeholders
                 continue
             verdicts[c["verdict"]] += 1

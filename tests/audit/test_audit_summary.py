@@ -39,7 +39,7 @@ def _recall(citations):
     return sum(sent.values()) / len(sent) if sent else None
 
 
-def claim(text, verdict, score, issues=()):
+def claim(text, verdict, score, issues=(), verified=True):
     return {
         "text": text,
         "start": 0,
@@ -47,13 +47,14 @@ def claim(text, verdict, score, issues=()):
         "verdict": verdict,
         "score": score,
         "flagged": verdict != "supported",
+        "verified": verified,
         "issues": list(issues),
     }
 
 
 def unverified(text):
     """A claim as the engine reports one past ``max_claims``."""
-    return claim(text, "unsupported", 0.0, ["not verified: the answer has over 2 claims"])
+    return claim(text, "unsupported", 0.0, ["not verified: the answer has over 2 claims"], verified=False)
 
 
 def cite(marker, start, end, supports, pid="p1"):

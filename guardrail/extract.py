@@ -113,6 +113,23 @@ _SUBJECT_VERB = re.compile(
 )
 # "directed by X and produced by Y": a second participle of the same noun, not a new clause.
 _PARTICIPLE_BY = re.compile(r"\b[a-z]+ed by\b")
+# "Python was created by Guido and first released in 1991": the second part is passive too
+# and needs the first part's auxiliary ("Python was first released in 1991").  Only verbs
+# that are nearly always passive of such a subject, or any participle before "by": "... and
+# died in 2001" / "... and moved to Paris" are active and take no auxiliary.
+_PASSIVE_AUX = re.compile(
+    r"\s+((?:is|was|are|were)|(?:has|have|had) been|will be)\s+(?:[a-z]+ly\s+)?[a-z]+(?:ed|en|n|t)\b")
+_PASSIVE_PART = re.compile(
+    r"^((?:[a-z]+ly|first|later|then|also|again|once)\s+)?"
+    r"(?:(?:released|published|founded|built|completed|designed|established|born|created|named|renamed|"
+    r"located|based|headquartered|known|written|launched|produced|developed|opened|introduced|awarded|"
+    r"elected|appointed|inducted|nominated|discovered|invented|constructed|formed|acquired|sold|owned|"
+    r"listed|ranked|described|composed|recorded|adapted|translated|renovated|restored|demolished|"
+    r"destroyed|rebuilt|replaced|buried|educated|raised|killed|arrested|convicted|sentenced|drafted|"
+    r"inaugurated|dedicated|painted|dissolved|incorporated|distributed|broadcast|honou?red|shown|"
+    r"held|made|given|taken|chosen)(?=\s+(?:in|on|at|by|as|during|under|from|after|before|for|with|"
+    r"into|near|between|until)\b|\s*[.!]?$)|[a-z]+ed(?=\s+by\b))"
+)
 
 
 _LOCAL = threading.local()
@@ -330,6 +347,7 @@ class RuleBasedExtractor:
         first = _clean(sentence[: parts[0][1]])
         subject_match = _SUBJECT_VERB.match(first)
         subject = subject_match.group(1) if subject_match else (_present_subject(first) or _leading_entity(first))
+        aux = _PASSIVE_AUX.match(first, len(subject_match.group(1))) if subject_match else None
         out: list[tuple[int, int, str]] = []
         for i, (a, b) in enumerate(parts):
             piece = sentence[a:b].strip()
@@ -338,7 +356,8 @@ class RuleBasedExtractor:
             a = a + sentence[a:b].find(piece)
             claim_text = piece
             if i > 0 and subject and _VERB_START.match(piece):
-                claim_text = f"{subject} {piece}"
+                passive = aux is not None and _PASSIVE_PART.match(piece)
+                claim_text = f"{subject} {aux.group(1)} {piece}" if passive else f"{subject} {piece}"
             elif i > 0 and subject and (referent := _clause_referent(piece, subject)):
                 claim_text = subject + ("'s" if piece.startswith("its ") else "") + piece[referent:]
             if not claim_text.endswith((".", "!")):

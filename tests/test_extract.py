@@ -36,6 +36,26 @@ def test_compound_sentence_is_split_and_made_self_contained() -> None:
     assert len(ex.extract("The shop sells books and records from the 1960s.")) == 1
 
 
+def test_passive_second_part_keeps_the_auxiliary() -> None:
+    def texts(t: str) -> list[str]:
+        return [c.text for c in ex.extract(t)]
+
+    text = "Python was created by Guido van Rossum and first released in 1991."
+    claims = ex.extract(text)
+    assert [c.text for c in claims] == ["Python was created by Guido van Rossum.", "Python was first released in 1991."]
+    assert text[claims[1].start:claims[1].end] == "first released in 1991."
+    assert texts("The company was founded in 1976 and later acquired by Oracle.")[1] == (
+        "The company was later acquired by Oracle.")
+    assert texts("The novel has been translated into Welsh and adapted for film.")[1] == (
+        "The novel has been adapted for film.")
+    # active verbs after a passive first part take no auxiliary
+    assert texts("He was born in Leeds in 1934 and died in 2001.")[1] == "He died in 2001."
+    assert texts("The film was directed by Nolan and grossed 800 million dollars.")[1] == (
+        "The film grossed 800 million dollars.")
+    assert texts("The company was founded in 1976 and released its first product in 1977.")[1] == (
+        "The company released its first product in 1977.")
+
+
 def test_pronoun_is_resolved_to_the_previous_subject() -> None:
     claims = ex.extract("The Eiffel Tower is in Paris. It was completed in 1889.")
     assert claims[1].text == "The Eiffel Tower was completed in 1889."

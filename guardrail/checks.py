@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 from guardrail.evidence import STOPWORDS, content_tokens
 
-_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(%|percent))?(?![\w])")
 _WORD_NUMBERS = {
     "one": 1,
     "two": 2,
@@ -78,6 +77,9 @@ _UNITS = sorted({*_UNIT_ALIASES, *_UNIT_ALIASES.values(), "mah", "gb", "mb", "tb
                 key=len, reverse=True)
 _MEASURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(" + "|".join(map(re.escape, _UNITS))
                       + r")(?![\w/])", re.IGNORECASE)
+# A number ends at a non-word character or at a unit written onto it ("330m", "5000mAh").
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(%|percent))?"
+                     r"(?=(?i:" + "|".join(map(re.escape, _UNITS)) + r")(?![\w/])|\W|$)")
 _SCALE = re.compile(r"\s*(hundred|thousand|million|billion)\b", re.IGNORECASE)
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
 # A qualified number ("more than 17", "before 1985", "about 300") is not a value the evidence

@@ -9,6 +9,14 @@ def test_numbers_compare_by_value() -> None:
     assert not check_claim("She won the prize twice.", "She won it 2 times.").missing_numbers
 
 
+def test_a_unit_written_onto_a_number_leaves_it_a_number() -> None:
+    assert numbers("a 330m tower, a 5000mAh battery, 100W, 30min") == {330.0, 5000.0, 100.0, 30.0}
+    # letters that are not units keep a number-like word out: decades, ordinals, "5G", "3D", times
+    assert numbers("the 1990s, the 2nd, 5G, 3D, 24h, mp3, 10am") == set()
+    result = check_claim("The tower is 330m tall.", "The tower is 300 metres tall.")
+    assert result.missing_numbers == ("330",) and result.wrong_measures == (("330 m", "300 m"),)
+
+
 def test_scaled_numbers_and_idioms() -> None:
     assert numbers("$5 million, 3.2 billion") == {5_000_000.0, 3_200_000_000.0}
     assert not check_claim("It cost $5 million.", "It cost $5,000,000.").missing_numbers

@@ -23,6 +23,7 @@ _JOIN_AFTER = re.compile(r"^\s*[,;]?\s*(?:and|but|while|whereas)\s+")
 _EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]*(?:\r?\n|$)", re.MULTILINE)
 _EMPTY_EMPHASIS = re.compile(r"(\*{1,3}|_{1,3})[ \t]*\1[ \t]?")  # "**Mars is the fifth planet.**" cut
 _EXTRA_BLANK_LINES = re.compile(r"(?:[ \t]*\r?\n){3,}")
+_PRONOUN = re.compile(r"(?:he|she|it|they|this|that|its|his|her|their)\b", re.IGNORECASE)
 
 
 def _cut(text: str, start: int, end: int) -> str:
@@ -70,10 +71,13 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
     edits: list[tuple[int, int, str]] = []
     # Several claims from one sentence share its end: cite once per distinct end.
     by_end: dict[int, list[int]] = {}
-    for c in claims:
+    for i, c in enumerate(claims):
         if drop_flagged and c.flagged:
             edits.append((c.claim.start, c.claim.end, ""))
-        elif c.citation is not None:
+            continue
+        if drop_flagged and i and claims[i - 1].flagged and (named := _named_subject(answer, c)):
+            edits.append(named)  # "She won ..." must not lose "Marie Curie" with the cut before it
+        if c.citation is not None:
             by_end.setdefault(c.claim.end, [])
             if c.citation not in by_end[c.claim.end]:
                 by_end[c.claim.end].append(c.citation)
@@ -96,6 +100,20 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
                  for i, p in enumerate(sources, start=1)]
         text = text.rstrip() + f"\n\n{sources_heading}:\n" + "\n".join(lines)
     return text
+
+
+def _named_subject(answer: str, c: ClaimResult) -> tuple[int, int, str] | None:
+    """The edit that puts back the subject the extractor resolved a claim's opening pronoun to
+    ("She won ..." checked as "Marie Curie won ..."), or None when the claim opens otherwise."""
+    span = answer[c.claim.start:c.claim.end]
+    pronoun = _PRONOUN.match(span)
+    if not pronoun:
+        return None
+    rest, text = _TRAILING.sub("", span[pronoun.end():]), _TRAILING.sub("", c.claim.text)
+    subject = text[: len(text) - len(rest)]
+    if not rest or not text.endswith(rest) or not subject.strip() or _PRONOUN.fullmatch(subject.strip()):
+        return None
+    return c.claim.start, c.claim.start + pronoun.end(), subject.rstrip()
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,28 @@ def test_redact_cleans_up_after_several_cuts(answer: str, flagged: list[str], ex
     assert render(answer, claims, [], drop_flagged=True) == expected
 
 
+@pytest.mark.parametrize(("answer", "claims", "expected"), [
+    # the sentence a pronoun pointed back to is gone: the subject the claim was checked with opens it
+    ("Curie was born in Paris. She won two Nobel Prizes.",
+     [("Curie was born in Paris.", "Curie was born in Paris.", True),
+      ("She won two Nobel Prizes.", "Curie won two Nobel Prizes.", False)], "Curie won two Nobel Prizes."),
+    ("The H2 weighs 30 kg, and its battery is covered.",
+     [("The H2 weighs 30 kg", "The H2 weighs 30 kg.", True),
+      ("its battery is covered.", "The H2's battery is covered.", False)], "The H2's battery is covered."),
+    # the antecedent is still there: the pronoun stays
+    ("Curie was born in Warsaw. She won two Nobel Prizes. She died in 1934.",
+     [("Curie was born in Warsaw.", "Curie was born in Warsaw.", False),
+      ("She won two Nobel Prizes.", "Curie won two Nobel Prizes.", False),
+      ("She died in 1934.", "Curie died in 1934.", True)], "Curie was born in Warsaw. She won two Nobel Prizes."),
+])
+def test_redact_names_the_subject_a_cut_sentence_held(answer: str, claims: list[tuple[str, str, bool]],
+                                                    expected: str) -> None:
+    results = [ClaimResult(Claim(text, answer.index(span), answer.index(span) + len(span)),
+                           "contradicted" if flagged else "supported", 0.5)
+               for span, text, flagged in claims]
+    assert render(answer, results, [], drop_flagged=True) == expected
+
+
 def test_block_raises_with_the_report() -> None:
     with pytest.raises(BlockedResponse) as info:
         get_policy("block").apply(make_report("block"))

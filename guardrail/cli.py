@@ -148,8 +148,9 @@ def _print_report(report: Report) -> None:
         # answer and evidence text is shown as is: "[1]" in a document is not rich markup
         quote = escape(f"{ev.passage.label}: “{shorten(ev.quote)}”") if ev else "—"
         issues = ("\n" + escape("; ".join(c.issues))) if c.issues else ""
-        table.add_row(str(i), f"[{_COLOURS[c.verdict]}]{c.verdict}[/]", f"{c.score:.2f}", escape(c.claim.text),
-                      quote + issues)
+        # an unchecked claim's "unsupported" and 0.00 are placeholders, not a finding
+        verdict = f"[{_COLOURS[c.verdict]}]{c.verdict}[/]" if c.verified else "[dim]unverified[/]"
+        table.add_row(str(i), verdict, f"{c.score:.2f}" if c.verified else "—", escape(c.claim.text), quote + issues)
     out.print(table)
     for e in report.errors:
         err.print(f"[yellow]warning:[/] {escape(e)}", highlight=False)

@@ -122,6 +122,9 @@ def test_shorten_cuts_at_a_word_and_marks_the_cut() -> None:
     assert shorten("x" * 100, 20) == "x" * 19 + "…"  # one long token: cut inside it rather than drop it
 
 
+SPEC_FILE = Path(__file__).parents[1] / "examples" / "docs" / "halcyra-h2-specs.md"
+
+
 class StubGuardrail:
     """Stands in for the engine: returns ``REPORT`` whatever it is asked."""
 
@@ -153,3 +156,16 @@ def test_table_shows_a_shortened_quote_and_the_issues(monkeypatch: pytest.Monkey
     row = next(line for line in table.getvalue().splitlines() if "contradicted" in line)
     assert f"specs.md: “{shorten(SPEC)}”" in row and "[1]" in row  # document text is not rich markup
     assert shorten(SPEC).endswith("runtime…") and "number 240 is not in the evidence" in table.getvalue()
+
+
+def test_table_marks_a_claim_nobody_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"max_claims": 1}')
+    table = io.StringIO()
+    monkeypatch.setattr(guardrail.cli, "out", Console(file=table, width=400))
+    result = invoke("check", "The H2 weighs 3.4 kg. The H2 has a 5,200 mAh battery.", "-c", str(SPEC_FILE),
+                    "--settings", str(settings))
+    assert result.exit_code == 1, result.output
+    rows = [line for line in table.getvalue().splitlines() if "The H2" in line]
+    assert "supported" in rows[0] and "unverified" not in rows[0]
+    assert "unverified" in rows[1] and "—" in rows[1] and "0.00" not in rows[1]

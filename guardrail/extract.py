@@ -132,6 +132,9 @@ _PASSIVE_PART = re.compile(
 )
 
 
+_NUMBER_STOP = re.compile(r"(\d{1,3}\.)\s+(?=\S)")
+_STOPS = frozenset('.!?:;…"”’)]')
+
 _LOCAL = threading.local()
 
 
@@ -277,10 +280,15 @@ class RuleBasedExtractor:
                 cursor = found + len(core)
                 if s >= e:
                     continue
-                if spans and spans[-1][0] >= b_start and _inside_name(text[spans[-1][0]:spans[-1][1]], text[s:e]):
-                    spans[-1] = (spans[-1][0], e)
-                else:
-                    spans.append((s, e))
+                previous = spans[-1] if spans and spans[-1][0] >= b_start else None
+                if previous and _inside_name(text[previous[0]:previous[1]], text[s:e]):
+                    spans[-1] = (previous[0], e)
+                    continue
+                # pysbd reads sentences ending in consecutive numbers ("... number 0. X ... number 1.")
+                # as an inline numbered list: the number belongs to the sentence before.
+                if previous and text[previous[1] - 1] not in _STOPS and (num := _NUMBER_STOP.match(text, s)):
+                    spans[-1], s = (previous[0], s + len(num.group(1))), num.end()
+                spans.append((s, e))
         return spans
 
     def extract(self, text: str, *, question: str | None = None) -> list[Claim]:

@@ -296,3 +296,13 @@ def test_a_name_ending_in_a_number_stands_for_its_pronoun() -> None:
         "Windows 11 was released in 2021.", "Windows 11 supports Android apps."]
     assert ex.extract("Tesla's Model 3 was launched in 2017, and it has a range of 500 km.")[1].text == (
         "Tesla's Model 3 has a range of 500 km.")
+
+
+def test_sentences_ending_in_consecutive_numbers_keep_their_numbers() -> None:
+    # pysbd takes "0. Marie ... 1. Marie ..." for an inline numbered list
+    text = " ".join(f"Marie Curie was physicist number {i}." for i in range(5))
+    claims = ex.extract(text)
+    assert [text[c.start:c.end] for c in claims] == [f"Marie Curie was physicist number {i}." for i in range(5)]
+    # a real numbered list after a colon or a line break is left alone
+    assert [c.text for c in ex.extract("Facts:\n1. Paris is in France.\n2. Rome is in Italy.")] == [
+        "Paris is in France.", "Rome is in Italy."]

@@ -1,5 +1,7 @@
 """`@guarded` around plain chat functions: a str-returning function, an OpenAI-style response,
-and a streaming generator with citations appended at sentence ends.  Offline.
+a streaming generator with citations appended at sentence ends, and a function that returns an
+OpenAI-style chunk stream (as `stream=True` does), released sentence by sentence once checked.
+Offline.
 
     python examples/decorator_chat.py
 """
@@ -39,12 +41,22 @@ def chat_stream(question: str, docs: list[str]) -> Iterator[str]:
         yield word + " "
 
 
+@guarded(g, context="docs", policy="block", release="sentence")
+def chat_openai_stream(question: str, docs: list[str]) -> Iterator[dict]:
+    # your `client.chat.completions.create(..., stream=True)` here: a returned stream is checked too
+    chunks = [{"choices": [{"index": 0, "delta": {"content": w + " "}, "finish_reason": None}]} for w in ANSWER.split()]
+    return iter([*chunks, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}])
+
+
 def main() -> None:
     print(chat("Can I get a refund?", DOCS), end="\n\n")
     out = chat_openai_style("Can I get a refund?", DOCS)
     print(out["choices"][0]["message"]["content"], "| score", out["guardrail"]["score"], end="\n\n")
     for piece in chat_stream("Can I get a refund?", DOCS):
         print(piece, end="", flush=True)
+    print(end="\n\n")
+    for chunk in chat_openai_stream("Can I get a refund?", DOCS):
+        print(chunk["choices"][0]["delta"].get("content") or "", end="", flush=True)
     print()
 
 

@@ -87,11 +87,12 @@ def fault(g: Guardrail, answer: str, exc: Exception) -> Report:
 
 
 def run_check(g: Guardrail, answer: str, context: Any = None, question: str | None = None) -> Report:
-    """``g.check`` with the integration fault rules: BlockedResponse and fail-closed errors propagate,
-    anything unexpected (a custom extractor or retriever crashing) fails open or closed per settings."""
+    """``g.check`` with the integration fault rules: BlockedResponse propagates; any other error
+    (bad input such as an oversized answer, a custom extractor or retriever crashing) fails open or
+    closed per settings: the wrapped code never loses its answer unless ``fail="closed"``."""
     try:
         return g.check(answer, context=context, question=question)
-    except (BlockedResponse, GuardrailError):
+    except BlockedResponse:
         raise
     except Exception as exc:
         return fault(g, answer, exc)
@@ -100,7 +101,7 @@ def run_check(g: Guardrail, answer: str, context: Any = None, question: str | No
 async def arun_check(g: Guardrail, answer: str, context: Any = None, question: str | None = None) -> Report:
     try:
         return await g.acheck(answer, context=context, question=question)
-    except (BlockedResponse, GuardrailError):
+    except BlockedResponse:
         raise
     except Exception as exc:
         return fault(g, answer, exc)
@@ -113,10 +114,12 @@ def report_data(report: Report) -> dict[str, Any]:
 
 
 class ScopedExtractor:
-    """Extracts from ``text[context_start:]`` and keeps only claims at or after ``keep_from``.
+    """Extracts from ``text[context_start:]`` and keeps only claims that reach past ``keep_from``.
 
     Streaming checks one new sentence at a time while the previous sentence stays in view,
-    so "She won ..." still resolves to the name said before it.
+    so "She won ..." still resolves to the name said before it.  A claim that starts in the
+    previous sentence and ends in the new one (the extractor joined what the stream split) is
+    kept: dropping it would leave the new sentence unchecked.
     """
 
     def __init__(self, base: ClaimExtractor, context_start: int, keep_from: int) -> None:
@@ -127,7 +130,7 @@ class ScopedExtractor:
         return [
             Claim(text=c.text, start=c.start + o, end=c.end + o)
             for c in claims
-            if c.start + o >= self.keep_from
+            if c.end + o > self.keep_from
         ]
 
     def extract(self, text: str, *, question: str | None = None) -> list[Claim]:

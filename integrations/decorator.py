@@ -5,7 +5,9 @@
 ...     return llm(question, docs)
 
 Works on sync and async functions and on (async) generators, which are verified while they
-stream (see ``guardrail.integrations.streaming``).  The answer is found in a ``str``, an
+stream (see ``guardrail.integrations.streaming``); so is a stream a function returns (an
+iterator or async iterator, such as OpenAI's ``Stream``), and a coroutine is checked once
+awaited.  The answer is found in a ``str``, an
 OpenAI-style completion (dict or SDK object) or a LangChain message; the same type comes
 back with the policy's output in place of the text.  The report goes to ``on_report`` and,
 where the return type has room for it, rides along (``response_metadata["guardrail"]`` on a
@@ -18,15 +20,24 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
-from guardrail import BlockedResponse, EvidenceError, Guardrail, GuardrailError, InputError, Report
+from guardrail import (
+    BlockedResponse,
+    ConfigError,
+    EvidenceError,
+    Guardrail,
+    GuardrailError,
+    InputError,
+    Report,
+)
 
 from ._common import (
     arun_check,
     fault,
     finish_reason,
+    policy_name,
     report_data,
     resolve,
     run_check,
@@ -57,8 +68,14 @@ def guarded(
     ``context``: the name of the argument holding the evidence, or a callable receiving the
     function's arguments and returning it.  ``question``: likewise (default: an argument named
     ``question`` if there is one).  ``policy`` overrides the Guardrail's.  ``cite``/``release``
-    apply to generator functions; a streamed chunk with a finish reason (and anything after it)
-    is held back until all text, citations and Sources have gone out.
+    apply to streams: generator functions, and functions that return an iterator, an async
+    iterator or a coroutine (checked once awaited); a streamed chunk with a finish reason (and
+    anything after it) is held back until all text, citations and Sources have gone out.
+
+    Mistakes that would silently turn checking off fail when decorating: an argument name the
+    function does not have (``ConfigError``), a ``context``/``question`` that is neither a name
+    nor a callable, ``@guarded`` without parentheses (``TypeError``), and ``policy="redact"``
+    on a generator function with ``release="token"``, which sends text before it is checked.
 
     Faults: a missing evidence argument, or a ``context`` callable that raises, means the
     function still runs and its answer goes out unchanged with the error in the report
@@ -67,6 +84,19 @@ def guarded(
     back as a copy of the same type; one whose content cannot be set comes back unchanged,
     with the report as a ``<report_key>_report`` attribute if it takes one.
     """
+    if guardrail is not None and not isinstance(guardrail, Guardrail):
+        raise TypeError(
+            f"guarded() takes a Guardrail, got {type(guardrail).__name__}: "
+            "write @guarded(g, ...) or @guarded(), with parentheses"
+        )
+    for name, source in (("context", context), ("question", question)):
+        if source is not None and not isinstance(source, str) and not callable(source):
+            raise TypeError(
+                f"{name}= is an argument name or a callable returning the {name}, got a "
+                f"{type(source).__name__}; for fixed evidence write {name}=lambda *a, **kw: value"
+            )
+    if release not in ("token", "sentence"):
+        raise ConfigError(f"release must be 'token' or 'sentence', got {release!r}")
 
     def decorate(fn: F) -> F:
         g = resolve(guardrail, policy)
@@ -74,6 +104,11 @@ def guarded(
         q_source = question
         if q_source is None and "question" in signature.parameters:
             q_source = "question"
+        for name, source in (("context", context), ("question", q_source)):
+            if isinstance(source, str):
+                _check_name(fn, signature, name, source)
+        if _redacts_nothing(g, release) and (inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)):
+            raise ConfigError(_REDACT_TOKEN)
 
         def inputs(
             args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -91,9 +126,8 @@ def guarded(
                 except Exception as exc:
                     error = _caused(EvidenceError(f"the context callable failed: {_describe(exc)}"), exc)
             elif isinstance(context, str):
-                if context in bound.arguments and bound.arguments[context] is not None:
-                    evidence = bound.arguments[context]
-                else:
+                evidence = _argument(signature, bound, context)
+                if evidence is None:
                     error = EvidenceError(f"evidence argument {context!r} is missing")
             q: Any = None
             if callable(q_source):
@@ -104,7 +138,7 @@ def guarded(
                         InputError(f"the question callable failed: {_describe(exc)}"), exc
                     )
             elif isinstance(q_source, str):
-                q = bound.arguments.get(q_source)
+                q = _argument(signature, bound, q_source)
             return evidence, (q if isinstance(q, str) else None), error
 
         def finish(value: Any, report: Report) -> Any:
@@ -134,42 +168,18 @@ def guarded(
                 on_report(exc.report)
             return exc
 
-        if inspect.isasyncgenfunction(fn):
+        def maker(evidence: Any, q: str | None, error: GuardrailError | None) -> Callable[[], StreamVerifier]:
+            unchecked = None
+            if error is not None:
+                # Raises under fail="closed"; else the stream goes out unchecked, the report says why.
+                unchecked = fault(g, "", error).errors[0]
+            return _maker(g, evidence, q, cite, release, unchecked)
 
-            @functools.wraps(fn)
-            async def agen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                evidence, q, error = inputs(args, kwargs)
-                unchecked = None
-                if error is not None:
-                    # Raises under fail="closed"; else the stream goes out unchecked, the report says why.
-                    unchecked = fault(g, "", error).errors[0]
-                make = _maker(g, evidence, q, cite, release, unchecked)
-                shape = _Shape()
-                async for item in _apump(
-                    fn(*args, **kwargs),
-                    make,
-                    get_text=shape.text,
-                    rewrap=_rewrap,
-                    tail=shape.tail,
-                    on_report=on_report,
-                    is_end=_ends_stream,
-                ):
-                    yield item
-
-            return cast(F, agen_wrapper)
-
-        if inspect.isgeneratorfunction(fn):
-
-            @functools.wraps(fn)
-            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                evidence, q, error = inputs(args, kwargs)
-                unchecked = None
-                if error is not None:
-                    unchecked = fault(g, "", error).errors[0]
-                make = _maker(g, evidence, q, cite, release, unchecked)
-                shape = _Shape()
+        def stream(source: Iterable[Any], make: Callable[[], StreamVerifier]) -> Iterator[Any]:
+            shape = _Shape()
+            try:
                 yield from _pump(
-                    fn(*args, **kwargs),
+                    source,
                     make,
                     get_text=shape.text,
                     rewrap=_rewrap,
@@ -177,6 +187,81 @@ def guarded(
                     on_report=on_report,
                     is_end=_ends_stream,
                 )
+            finally:
+                # The function's own cleanup (an HTTP response, a `finally`) runs now, not at GC.
+                close = getattr(source, "close", None)
+                if callable(close):
+                    close()
+
+        async def astream(source: AsyncIterable[Any], make: Callable[[], StreamVerifier]) -> AsyncIterator[Any]:
+            shape = _Shape()
+            pump = _apump(
+                source,
+                make,
+                get_text=shape.text,
+                rewrap=_rewrap,
+                tail=shape.tail,
+                on_report=on_report,
+                is_end=_ends_stream,
+            )
+            try:
+                async for item in pump:
+                    yield item
+            finally:
+                # `async for` never closes what it iterates: without this the pending checks
+                # kept running and the function's cleanup waited for the garbage collector.
+                await pump.aclose()
+                await _aclose(source)
+
+        def streamed(value: Any, evidence: Any, q: str | None, error: GuardrailError | None) -> Any:
+            """A stream the function returned (not yielded), checked as it flows; else None."""
+            if isinstance(value, (str, bytes, Mapping)) or text_of(value) is not None:
+                return None
+            is_async = isinstance(value, AsyncIterator)
+            if not is_async and not isinstance(value, Iterator):
+                return None
+            if _redacts_nothing(g, release):
+                raise ConfigError(_REDACT_TOKEN)
+            make = maker(evidence, q, error)
+            return astream(value, make) if is_async else stream(value, make)
+
+        async def acheck(value: Any, evidence: Any, q: str | None, error: GuardrailError | None) -> Any:
+            text, early = prepare(value, error)
+            if text is None and early is None:
+                return value
+            if early is not None:
+                return finish(value, early) if text is not None else _side(value, early)
+            try:
+                report = await arun_check(g, text, evidence, q)
+            except BlockedResponse as exc:
+                raise blocked(exc) from None
+            return finish(value, report)
+
+        async def awaited(value: Awaitable[Any], evidence: Any, q: str | None, error: GuardrailError | None) -> Any:
+            result = await value
+            s = streamed(result, evidence, q, error)
+            return s if s is not None else await acheck(result, evidence, q, error)
+
+        if inspect.isasyncgenfunction(fn):
+
+            @functools.wraps(fn)
+            async def agen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                make = maker(*inputs(args, kwargs))
+                items = astream(fn(*args, **kwargs), make)
+                try:
+                    async for item in items:
+                        yield item
+                finally:
+                    await items.aclose()  # see astream: our aclose() must reach the checks
+
+            return cast(F, agen_wrapper)
+
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                make = maker(*inputs(args, kwargs))
+                yield from stream(fn(*args, **kwargs), make)
 
             return cast(F, gen_wrapper)
 
@@ -186,16 +271,8 @@ def guarded(
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 evidence, q, error = inputs(args, kwargs)
                 value = await fn(*args, **kwargs)  # the function's own errors propagate untouched
-                text, early = prepare(value, error)
-                if text is None and early is None:
-                    return value
-                if early is not None:
-                    return finish(value, early) if text is not None else _side(value, early)
-                try:
-                    report = await arun_check(g, text, evidence, q)
-                except BlockedResponse as exc:
-                    raise blocked(exc) from None
-                return finish(value, report)
+                s = streamed(value, evidence, q, error)
+                return s if s is not None else await acheck(value, evidence, q, error)
 
             return cast(F, async_wrapper)
 
@@ -203,6 +280,13 @@ def guarded(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             evidence, q, error = inputs(args, kwargs)
             value = fn(*args, **kwargs)
+            # A callable object with an async __call__, or a sync wrapper around an async
+            # function, returns a coroutine: check what it gives once awaited.
+            if inspect.isawaitable(value):
+                return awaited(value, evidence, q, error)
+            s = streamed(value, evidence, q, error)
+            if s is not None:
+                return s
             text, early = prepare(value, error)
             if text is None and early is None:
                 return value
@@ -217,6 +301,46 @@ def guarded(
         return cast(F, wrapper)
 
     return decorate
+
+
+_REDACT_TOKEN = (
+    "policy='redact' on a stream needs release='sentence': with release='token' every chunk goes "
+    "out before it is checked, so nothing could be removed"
+)
+
+
+def _redacts_nothing(g: Guardrail, release: Release) -> bool:
+    return release == "token" and policy_name(g) == "redact"
+
+
+def _check_name(fn: Callable[..., Any], signature: inspect.Signature, option: str, name: str) -> None:
+    """A misspelt argument name would disable checking on every call (fail-open): refuse it now."""
+    params = signature.parameters
+    if name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    raise ConfigError(
+        f"{option}={name!r}: {getattr(fn, '__qualname__', fn)!s} has no argument {name!r} "
+        f"(its arguments: {', '.join(params) or 'none'})"
+    )
+
+
+def _argument(signature: inspect.Signature, bound: inspect.BoundArguments, name: str) -> Any:
+    """The value of argument ``name``, also when it came in through ``**kwargs``."""
+    if name in signature.parameters:
+        return bound.arguments.get(name)
+    for p in signature.parameters.values():
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            return bound.arguments.get(p.name, {}).get(name)
+    return None
+
+
+async def _aclose(source: Any) -> None:
+    # Async generators have aclose(); OpenAI's AsyncStream has an async close().
+    close = getattr(source, "aclose", None) or getattr(source, "close", None)
+    if callable(close):
+        result = close()
+        if inspect.isawaitable(result):
+            await result
 
 
 def _maker(

@@ -287,7 +287,7 @@ class StreamVerifier:
     def _absorb(self, r: _Range, report: Report) -> None:
         results: list[ClaimResult] = []
         for c in report.claims:
-            if c.claim.start < r.start:
+            if c.claim.end <= r.start:  # the previous sentence, in view only to resolve pronouns
                 continue
             if c.citation is not None:
                 p = report.sources[c.citation - 1]
@@ -425,8 +425,10 @@ class StreamVerifier:
 
 
 def _sentence_of(c: ClaimResult, sentences: list[tuple[int, int]]) -> tuple[int, int] | None:
+    # a claim begun in the previous range (the extractor joined two sentences) counts from here
+    start = max(c.claim.start, sentences[0][0]) if sentences else c.claim.start
     for s, e in sentences:
-        if s <= c.claim.start < e:
+        if s <= start < e:
             return (s, e)
     return sentences[-1] if sentences else None
 
@@ -459,7 +461,7 @@ def _render(
                 e = c.claim.end
                 while e < end and text[e] in " \t":
                     e += 1
-                edits.append((c.claim.start, e, ""))
+                edits.append((max(c.claim.start, start), e, ""))  # text before start has gone out
     if cite:
         for s, e in sentences:
             numbers = sorted(

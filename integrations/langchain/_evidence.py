@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage, ToolMessage
 
-from guardrail import Passage, as_passages
+from guardrail import InputError, Passage, as_passages
 
 from .._common import text_of
 
@@ -20,11 +20,18 @@ def as_evidence_list(value: Any) -> list[Any]:
     """Whatever sits under an evidence key, as a list of items ``as_passages`` understands."""
     if value is None:
         return []
-    if isinstance(value, (str, Document, dict, Passage)):
+    if isinstance(value, (bytes, bytearray)):  # one text, as Guardrail.check reads it, not a list of ints
+        try:
+            return [bytes(value).decode("utf-8")]
+        except UnicodeDecodeError:
+            raise InputError("the context is bytes that are not UTF-8 text") from None
+    if isinstance(value, (str, Document, Mapping, Passage)):
         return [value]
     if isinstance(value, Iterable):
         return [v for v in value if v is not None]
-    return [str(value)]
+    # A number, a stray object: as_passages names what it accepts, instead of checking against
+    # str(value) as if it were a document.
+    return [value]
 
 
 def tool_evidence(messages: Sequence[BaseMessage]) -> list[Any]:

@@ -67,6 +67,14 @@ class _RunTree:
         with self.lock:
             self.docs.setdefault(root, []).extend(documents)
 
+    def ended(self, run_id: UUID, parent_run_id: UUID | None) -> None:
+        """A model, retriever or tool run is over: drop what only it needed.  A failed model
+        never reaches on_llm_end, and a run with no parent has no chain to end after it."""
+        with self.lock:
+            self.question.pop(run_id, None)
+        if parent_run_id is None:
+            self.forget(run_id)
+
     def forget(self, root: UUID) -> None:
         with self.lock:
             self.docs.pop(root, None)
@@ -168,6 +176,32 @@ class GuardrailCallbackHandler(_Common, BaseCallbackHandler):
         self, documents: Sequence[Document], *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         self._tree.add_docs(run_id, documents)
+        if parent_run_id is None:  # a bare retriever call: no model in its tree will read them
+            self._tree.forget(run_id)
+
+    def on_tool_start(
+        self, serialized: Any, input_str: str, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        # Tracked so that a retriever called inside a tool (an agent's retriever tool) finds its root.
+        self._tree.start(run_id, parent_run_id)
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
+        self._tree.ended(run_id, parent_run_id)
+
+    def on_tool_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        self._tree.ended(run_id, parent_run_id)
+
+    def on_retriever_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        self._tree.ended(run_id, parent_run_id)
+
+    def on_llm_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        self._tree.ended(run_id, parent_run_id)
 
     def on_chat_model_start(
         self,
@@ -267,6 +301,32 @@ class AsyncGuardrailCallbackHandler(_Common, AsyncCallbackHandler):
         self, documents: Sequence[Document], *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         self._tree.add_docs(run_id, documents)
+        if parent_run_id is None:  # a bare retriever call: no model in its tree will read them
+            self._tree.forget(run_id)
+
+    async def on_tool_start(
+        self, serialized: Any, input_str: str, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        # Tracked so that a retriever called inside a tool (an agent's retriever tool) finds its root.
+        self._tree.start(run_id, parent_run_id)
+
+    async def on_tool_end(self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
+        self._tree.ended(run_id, parent_run_id)
+
+    async def on_tool_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        self._tree.ended(run_id, parent_run_id)
+
+    async def on_retriever_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        self._tree.ended(run_id, parent_run_id)
+
+    async def on_llm_error(
+        self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        self._tree.ended(run_id, parent_run_id)
 
     async def on_chat_model_start(
         self,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config, patch_config
+from pydantic import BaseModel
 
 from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Report
 
@@ -238,14 +239,17 @@ class GuardrailRunnable(Runnable[Any, Any]):
         self,
         chunks: Iterator[Any],
         *,
-        evidence: Callable[[], Sequence[Any]] = list,
+        evidence: Sequence[Any] | Callable[[], Sequence[Any]] = (),
         question: str | None = None,
         config: RunnableConfig | None = None,
     ) -> Iterator[Any]:
-        """Check a stream of str / message chunks / dict chunks as it flows (no run of its own)."""
+        """Check a stream of str / message chunks / dict chunks as it flows (no run of its own).
+
+        ``evidence``: documents, or a callable returning them when the answer starts (documents
+        a retriever returns while the chain runs)."""
         s = _StreamState(self, evidence, question)
         yield from _pump(
-            chunks,
+            s.evidence_first(chunks),
             s.make,
             get_text=s.text,
             rewrap=s.rewrap,
@@ -257,7 +261,7 @@ class GuardrailRunnable(Runnable[Any, Any]):
         self,
         chunks: AsyncIterator[Any],
         *,
-        evidence: Callable[[], Sequence[Any]] = list,
+        evidence: Sequence[Any] | Callable[[], Sequence[Any]] = (),
         question: str | None = None,
         config: RunnableConfig | None = None,
     ) -> AsyncIterator[Any]:
@@ -265,7 +269,12 @@ class GuardrailRunnable(Runnable[Any, Any]):
         reports: list[Report] = []
         try:
             async for chunk in _apump(
-                chunks, s.make, get_text=s.text, rewrap=s.rewrap, tail=s.tail, on_report=reports.append
+                s.aevidence_first(chunks),
+                s.make,
+                get_text=s.text,
+                rewrap=s.rewrap,
+                tail=s.tail,
+                on_report=reports.append,
             ):
                 yield chunk
         finally:
@@ -295,6 +304,20 @@ class GuardrailRunnable(Runnable[Any, Any]):
                     ),
                 )
             text = text_of(value[self.answer_key])
+            if text is None:  # a type with no text we know of: a fault, never a silent pass
+                return (
+                    "",
+                    context,
+                    question,
+                    fault(
+                        self.guardrail,
+                        "",
+                        InputError(
+                            f"cannot find an answer in the {self.answer_key!r} value, a "
+                            f"{type(value[self.answer_key]).__name__}: pass a str or a message"
+                        ),
+                    ),
+                )
             if self.question_key and question is None and isinstance(value.get(self.question_key), str):
                 question = value[self.question_key]
             if self.context_key:
@@ -339,7 +362,8 @@ class GuardrailRunnable(Runnable[Any, Any]):
         data = report_data(report)
         if isinstance(value, dict):
             out = dict(value)
-            if self.answer_key in value:
+            # An answer the guard could not read (fault) stays as it was, not replaced by "".
+            if self.answer_key in value and text_of(value[self.answer_key]) is not None:
                 out[self.answer_key] = with_text(
                     value[self.answer_key], report.output, data, report_key=self.report_key
                 )
@@ -353,12 +377,52 @@ class GuardrailRunnable(Runnable[Any, Any]):
 class _StreamState:
     """Per-stream bookkeeping: evidence seen in dict chunks, and the shape of the last chunk."""
 
-    def __init__(self, guard: GuardrailRunnable, evidence: Callable[[], Sequence[Any]], question: str | None):
-        self.guard, self.evidence, self.question = guard, evidence, question
+    def __init__(
+        self,
+        guard: GuardrailRunnable,
+        evidence: Sequence[Any] | Callable[[], Sequence[Any]],
+        question: str | None,
+    ):
+        self.guard, self._evidence, self.question = guard, evidence, question
         self.context: list[Any] = []
         self.saw_context = False
         self.dicts = False
         self.last: Any = None
+        self.held: list[Any] = []  # dict chunks of the answer waiting for the context key
+
+    def evidence(self) -> list[Any]:
+        return list(self._evidence() if callable(self._evidence) else self._evidence)
+
+    def _order(self, chunk: Any) -> list[Any]:
+        """The chunks to pass on now.  RunnableParallel streams its branches as they come, so the
+        answer can arrive before the retriever's documents: the answer's chunks wait for them
+        (the check needs them from the first sentence), and go on right after the context."""
+        g = self.guard
+        if not isinstance(chunk, dict) or not g.context_key:
+            return [*self._release(), chunk] if self.held else [chunk]
+        if g.context_key in chunk:
+            self.saw_context = True
+            return [chunk, *self._release()]
+        if self.held or (not self.saw_context and g.answer_key in chunk and not self.evidence()):
+            self.held.append(chunk)
+            return []
+        return [chunk]
+
+    def _release(self) -> list[Any]:
+        out, self.held = self.held, []
+        return out
+
+    def evidence_first(self, chunks: Iterable[Any]) -> Iterator[Any]:
+        for chunk in chunks:
+            yield from self._order(chunk)
+        yield from self._release()  # the context never came: make() reports that
+
+    async def aevidence_first(self, chunks: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        async for chunk in chunks:
+            for out in self._order(chunk):
+                yield out
+        for out in self._release():
+            yield out
 
     def text(self, chunk: Any) -> str | None:
         g = self.guard
@@ -383,9 +447,9 @@ class _StreamState:
         extra = list(self.evidence())
         unchecked = None
         if self.dicts and g.context_key and not self.saw_context and not extra:
-            # The evidence must arrive before the answer does; without it this is a fault.
+            # The answer waited for the evidence until the stream ended (see _order): a fault.
             unchecked = fault(
-                g.guardrail, "", EvidenceError(f"no {g.context_key!r} key in the stream before the answer")
+                g.guardrail, "", EvidenceError(f"the stream has no {g.context_key!r} key to take evidence from")
             ).errors[0]
         return StreamVerifier(
             g.guardrail,
@@ -423,6 +487,14 @@ class GuardedRunnable(Runnable[Any, Any]):
     def __init__(self, bound: Runnable[Any, Any], guard: GuardrailRunnable) -> None:
         self.bound, self.guard = bound, guard
         self.name = f"Guarded[{bound.get_name()}]"
+
+    @property
+    def InputType(self) -> Any:
+        return self.bound.InputType
+
+    def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        # The chain's own input (a LangServe form, a tool's arguments), not an untyped Any.
+        return self.bound.get_input_schema(config)
 
     def _inputs(self, input: Any) -> tuple[list[Any], str | None]:
         g = self.guard

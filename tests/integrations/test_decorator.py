@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -11,7 +12,7 @@ from _integration_helpers import BAD, GOOD, tokens
 from guardrail.integrations.decorator import guarded
 from langchain_core.messages import AIMessage
 
-from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Settings
+from guardrail import BlockedResponse, ConfigError, EvidenceError, Guardrail, InputError, Settings
 
 
 def test_sync_str_gets_citations_and_report(lexical, docs) -> None:
@@ -118,6 +119,33 @@ def test_missing_evidence_argument_fails_open_or_closed(lexical) -> None:
 
     with pytest.raises(EvidenceError):
         strict()
+
+
+async def test_an_answer_the_engine_refuses_keeps_the_answer_unless_fail_closed(lexical, docs) -> None:
+    reports = []
+    small = Guardrail(settings=Settings(max_answer_chars=100), nli=lexical.nli)
+    long = GOOD * 10
+
+    @guarded(small, context="docs", policy="block", on_report=reports.append)
+    def chat(docs: list) -> str:
+        return long
+
+    @guarded(small, context="docs", on_report=reports.append)
+    async def achat(docs: list) -> str:
+        return "Marie Curie was born in Warsaw.\x00"
+
+    assert chat(docs) == long  # fail open: the model's answer is not lost to an InputError
+    assert await achat(docs) == "Marie Curie was born in Warsaw.\x00"
+    assert ["InputError" in r.errors[0] and not r.claims for r in reports] == [True, True]
+
+    closed = Guardrail(settings=Settings(fail="closed", max_answer_chars=100), nli=lexical.nli)
+
+    @guarded(closed, context="docs")
+    def strict(docs: list) -> str:
+        return long
+
+    with pytest.raises(InputError, match="over the limit"):
+        strict(docs)
 
 
 def test_tool_call_only_and_empty_replies_pass_through(lexical, docs) -> None:
@@ -353,3 +381,131 @@ def test_objects_with_content_come_back_as_the_same_type(lexical, docs, caplog) 
     with caplog.at_level("WARNING", logger="guardrail.integrations"):
         assert chat(docs, read_only) is read_only  # cannot be changed: unchanged, never a bare str
     assert read_only.content == GOOD and "cannot set .content on a _ReadOnly" in caplog.text
+
+
+# -- review: streams, names and shapes the decorator used to let through unchecked ----------------
+
+
+async def test_async_generator_aclose_stops_checks_and_closes_the_function(lexical, docs) -> None:
+    closed = []
+
+    @guarded(lexical, context="docs")
+    async def chat(docs: list) -> AsyncIterator[str]:
+        try:
+            for t in tokens(GOOD + " " + GOOD):
+                yield t
+        finally:
+            closed.append(True)
+
+    gen = chat(docs)
+    seen = [await gen.__anext__() for _ in range(8)]  # the first sentence is being checked
+    assert "".join(seen).startswith("Marie Curie")
+    await gen.aclose()
+    # The check of that sentence was cancelled and the function's own cleanup ran, now.
+    assert closed == [True]
+    await asyncio.sleep(0)  # let the cancellation land
+    assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+
+
+def test_closing_a_returned_stream_closes_it(lexical, docs) -> None:
+    class Stream:  # like openai.Stream: an iterator whose close() releases the HTTP response
+        def __init__(self) -> None:
+            self.items, self.closed = iter(tokens(GOOD)), False
+
+        def __iter__(self) -> Stream:
+            return self
+
+        def __next__(self) -> str:
+            return next(self.items)
+
+        def close(self) -> None:
+            self.closed = True
+
+    made = [Stream(), Stream()]
+    sources = list(made)
+
+    @guarded(lexical, context="docs", cite=True)
+    def chat(docs: list) -> Stream:
+        return sources.pop()
+
+    assert "".join(chat(docs)) == lexical.check(GOOD, context=docs).annotated
+    out = chat(docs)
+    next(out)
+    out.close()  # the consumer leaves early
+    assert made[0].closed and made[1].closed
+
+
+def test_function_returning_a_stream_is_checked_as_one(lexical, docs) -> None:
+    # A plain function returning an iterator (an OpenAI Stream, model.stream(...)): block applies.
+    @guarded(lexical, context="docs", policy="block", release="sentence")
+    def chat(docs: list) -> Iterator[str]:
+        return iter(tokens(BAD))
+
+    seen = []
+    with pytest.raises(BlockedResponse):
+        seen.extend(chat(docs))
+    assert "".join(seen) == "Marie Curie was a physicist. "
+
+
+async def test_function_returning_a_coroutine_or_async_stream_is_checked(lexical, docs) -> None:
+    class Model:  # a callable object with an async __call__ is not a coroutine function
+        async def __call__(self, docs: list) -> str:
+            return BAD
+
+    chat = guarded(lexical, context="docs", policy="block")(Model())
+    with pytest.raises(BlockedResponse):
+        await chat(docs)
+
+    async def stream() -> AsyncIterator[dict]:
+        for t in tokens(BAD):
+            yield {"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]}
+
+    @guarded(lexical, context="docs", policy="block", release="sentence")
+    async def achat(docs: list) -> AsyncIterator[dict]:
+        return stream()  # as `await client.chat.completions.create(..., stream=True)` does
+
+    seen = []
+    with pytest.raises(BlockedResponse):
+        async for chunk in await achat(docs):
+            seen.append(chunk["choices"][0]["delta"]["content"])
+    assert "".join(seen) == "Marie Curie was a physicist. "
+
+
+def test_evidence_passed_through_keyword_arguments_is_found(lexical, docs) -> None:
+    @guarded(lexical, context="docs", policy="block")
+    def chat(question: str, **kwargs: object) -> str:
+        return BAD
+
+    with pytest.raises(BlockedResponse):
+        chat("q", docs=docs)
+
+
+def test_wrong_decorator_arguments_fail_when_decorating(lexical, docs) -> None:
+    def chat(question: str, docs: list) -> str:
+        return BAD
+
+    with pytest.raises(ConfigError, match="'doc'"):
+        guarded(lexical, context="doc")(chat)  # a typo would turn every check off (fail open)
+    with pytest.raises(ConfigError, match="'q'"):
+        guarded(lexical, context="docs", question="q")(chat)
+    with pytest.raises(TypeError, match="argument name or a callable"):
+        guarded(lexical, context=docs)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"@guarded\(\)"):
+        guarded(chat)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="release"):
+        guarded(lexical, release="sentences")  # type: ignore[arg-type]
+
+
+def test_redact_on_a_token_stream_is_a_config_error(lexical, docs) -> None:
+    # release="token" sends text before it is checked: nothing could ever be redacted.
+    with pytest.raises(ConfigError, match="release='sentence'"):
+
+        @guarded(lexical, context="docs", policy="redact")
+        def chat(docs: list) -> Iterator[str]:
+            yield from tokens(BAD)
+
+    @guarded(lexical, context="docs", policy="redact", release="sentence")
+    def ok(docs: list) -> Iterator[str]:
+        yield from tokens(BAD)
+
+    assert "".join(ok(docs)) == "Marie Curie was a physicist. "

@@ -107,3 +107,38 @@ def test_broken_sink_does_not_break_the_chain(lexical) -> None:
     assert (
         _chain(GOOD).invoke("q", config={"callbacks": [GuardrailCallbackHandler(lexical, sink=sink)]}) == GOOD
     )
+
+
+def test_documents_a_retriever_returns_inside_a_tool_are_evidence(lexical) -> None:
+    # An agent's retriever tool: the retriever's run sits under the tool's run.
+    from _integration_helpers import ToolModel
+    from langchain.agents import create_agent
+    from langchain_core.messages import HumanMessage
+    from langchain_core.tools import tool
+
+    @tool
+    def search(query: str) -> str:
+        """Search the encyclopedia."""
+        return "\n".join(d.page_content for d in _Docs().invoke(query))
+
+    call = AIMessage(content="", tool_calls=[{"name": "search", "args": {"query": "Curie"}, "id": "c1"}])
+    agent = create_agent(ToolModel(messages=iter([call, GOOD]), seen=[]), tools=[search])
+    sink: list = []
+    handler = GuardrailCallbackHandler(lexical, sink=sink.append)
+    agent.invoke({"messages": [HumanMessage("Who was Marie Curie?")]}, config={"callbacks": [handler]})
+    (event,) = sink
+    assert event["report"]["ok"] is True and event["report"]["sources"][0]["id"] == "curie"
+    assert not handler._tree.parent and not handler._tree.docs
+
+
+async def test_runs_that_fail_or_stand_alone_leave_no_state(lexical) -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    for handler in (GuardrailCallbackHandler(lexical), AsyncGuardrailCallbackHandler(lexical)):
+        failing = GenericFakeChatModel(messages=iter([]))  # raises when called
+        for runnable in (_chain(GOOD).first | PROMPT | failing, failing):
+            with pytest.raises(Exception):  # noqa: B017 - the model's own error
+                await runnable.ainvoke("q", config={"callbacks": [handler]})
+        await _Docs().ainvoke("q", config={"callbacks": [handler]})
+        tree = handler._tree
+        assert not tree.parent and not tree.docs and not tree.question

@@ -255,3 +255,81 @@ def test_tool_call_only_stream_passes_through_without_a_report(lexical) -> None:
     merged = out[0] + out[1]
     assert merged.tool_calls[0]["args"] == {"q": "x"}
     assert guard.invoke(merged) is merged  # invoke agrees: no check, no report
+
+
+def test_dict_answer_of_unknown_type_is_a_fault_not_a_silent_pass(lexical) -> None:
+    # Like a bare value of an unknown type: open lets it through with the error, closed raises.
+    value = {"answer": [AIMessage(content=BAD)], "context": DOCS}
+    out = GuardrailRunnable(lexical).invoke(value)
+    assert out["answer"] == value["answer"] and "list" in out["guardrail"]["errors"][0]
+    closed = GuardrailRunnable(_closed(lexical))
+    with pytest.raises(InputError, match="'answer' value, a list"):
+        closed.invoke(value)
+    assert isinstance(closed.batch([value], return_exceptions=True)[0], InputError)
+
+
+def test_evidence_of_other_shapes(lexical) -> None:
+    # bytes are one text (as Guardrail.check reads them), not a list of ints
+    out = GuardrailRunnable(lexical).invoke({"answer": GOOD, "context": DOCS[0].page_content.encode()})
+    assert out["guardrail"]["ok"] is True
+    # a number is no document: an error naming what works, not a check against "42"; the answer
+    # goes on unchanged under fail="open"
+    out = GuardrailRunnable(lexical).invoke({"answer": GOOD, "context": 42})
+    assert out["answer"] == GOOD and "cannot use int as evidence" in out["guardrail"]["errors"][0]
+    with pytest.raises(InputError, match="cannot use int as evidence"):
+        GuardrailRunnable(_closed(lexical)).invoke({"answer": GOOD, "context": 42})
+
+
+def _dict_chunks(*context: object) -> list[dict]:
+    """A RunnableParallel stream whose answer branch is faster than its retriever branch."""
+    answer = [AIMessageChunk(content=t, id="m") for t in ("Marie Curie was a physicist. ", "She won ", "the Nobel")]
+    answer.append(AIMessageChunk(content=" Prize in Physics in 1903.", id="m"))
+    return [{"question": "Who?"}, *({"answer": a} for a in answer), *({"context": c} for c in context)]
+
+
+def test_dict_stream_answer_waits_for_context_from_a_slower_branch(lexical) -> None:
+    guard = GuardrailRunnable(lexical)
+    chunks = list(guard.transform(iter(_dict_chunks(DOCS))))
+    assert "context" in chunks[1]  # the context went on first, then the answer that waited for it
+    report = chunks[-1]["guardrail"]
+    assert report["ok"] is True and not report["errors"]
+    merged = chunks[0]
+    for c in chunks[1:]:
+        merged = {**merged, **{k: merged[k] + v if k == "answer" and k in merged else v for k, v in c.items()}}
+    assert merged["answer"].content == GOOD
+    # never arriving is still the fault it was, reported once the stream ends
+    unchecked = list(guard.transform(iter(_dict_chunks())))
+    assert "no 'context' key" in unchecked[-1]["guardrail"]["errors"][0]
+
+
+async def test_astream_answer_waits_for_context_in_runnable_parallel(lexical) -> None:
+    import asyncio
+
+    from langchain_core.runnables import RunnableParallel
+
+    async def slow_docs(_: object) -> list[Document]:
+        await asyncio.sleep(0.2)  # the model branch streams its whole answer meanwhile
+        return list(DOCS)
+
+    chain = RunnableParallel(
+        answer=PROMPT | _model(GOOD), context=RunnableLambda(slow_docs), question=RunnablePassthrough()
+    ) | GuardrailRunnable(lexical)
+    chunks = [c async for c in chain.astream({"context": "", "question": "Who?"})]
+    report = [c for c in chunks if "guardrail" in c][-1]["guardrail"]
+    assert report["ok"] is True and not report["errors"]
+    assert (await chain.ainvoke({"context": "", "question": "Who?"}))["guardrail"]["ok"] is True
+
+
+def test_guard_stream_takes_evidence_as_documents_too(lexical) -> None:
+    guard = GuardrailRunnable(lexical)
+    chunks = [AIMessageChunk(content=t, id="m") for t in ("Marie Curie was a physicist. ", "She won the Nobel ")]
+    chunks.append(AIMessageChunk(content="Prize in Physics in 1903.", id="m"))
+    out = list(guard.guard_stream(iter(chunks), evidence=DOCS))
+    assert get_report(out[-1])["ok"] is True
+
+
+def test_wrapped_chain_keeps_its_input_schema(lexical) -> None:
+    chain = PROMPT | _model(GOOD)
+    guarded = GuardrailRunnable(lexical).wrap(chain)
+    assert guarded.get_input_jsonschema()["properties"] == chain.get_input_jsonschema()["properties"]
+    assert guarded.InputType == chain.InputType

@@ -8,7 +8,7 @@ import pytest
 from _integration_helpers import BAD, GOOD, tokens
 from guardrail.integrations.streaming import StreamVerifier, aguard_stream, guard_stream
 
-from guardrail import BlockedResponse, ConfigError, Guardrail, Settings, VerificationError
+from guardrail import BlockedResponse, Claim, ConfigError, Guardrail, Settings, VerificationError
 
 
 def test_token_mode_yields_chunks_unchanged_and_reports_every_sentence(lexical, docs) -> None:
@@ -146,3 +146,25 @@ def test_real_verifier_stream_round_trip(guard, docs) -> None:
     out = "".join(guard_stream(iter(tokens(GOOD)), guard, context=docs, on_report=reports.append))
     assert out == GOOD
     assert len(reports[0].claims) == 2 and reports[0].answer == GOOD and not reports[0].errors
+
+
+class _WholeText:
+    """An extractor that makes the whole text one claim, as a model that joins sentences might."""
+
+    def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
+        core = text.strip()
+        return [Claim(core, text.find(core), text.find(core) + len(core))] if core else []
+
+
+def test_a_claim_the_extractor_carries_over_from_the_previous_sentence_is_still_checked(lexical, docs) -> None:
+    g = Guardrail(extractor=_WholeText(), nli=lexical.nli)
+    text = "Marie Curie was a physicist. She won the Nobel Prize. She was born in Warsaw."
+    verifier = StreamVerifier(g, context=docs, background=False)
+    for chunk in tokens(text):
+        verifier.feed(chunk)
+    verifier.close()
+    claims = verifier.report.claims
+    # every sentence is inside a checked claim: none is dropped for starting one sentence early
+    for sentence in ("She won the Nobel Prize.", "She was born in Warsaw."):
+        start = text.index(sentence)
+        assert any(c.claim.start <= start and c.claim.end >= start + len(sentence) for c in claims), sentence

@@ -310,7 +310,8 @@ class RuleBasedExtractor:
                 pronoun = _PRONOUN_START.match(clean)
                 if pronoun and previous_entity:
                     clean = previous_entity + clean[pronoun.end():]
-                claims.append(Claim(text=clean, start=c_start, end=c_end))
+                for atomic in _distribute(clean) if self.split_compounds else (clean,):
+                    claims.append(Claim(text=atomic, start=c_start, end=c_end))
             entity = _leading_entity(body)
             if entity:
                 previous_entity = entity
@@ -372,6 +373,36 @@ class RuleBasedExtractor:
                 claim_text += "."
             out.append((start + a, start + a + len(piece), claim_text))
         return out
+
+
+# "Both X and Y are Z" / "X and Y are both Z" / "X and Y both directed films": one fact about
+# each name.  "both" is what makes it distributive ("Simon and Garfunkel are a duo" is not).
+_NAME_WORDS = r"[A-Z][\w'’.&-]*(?:\s+(?:of|the|de|von|van|and the|[A-Z][\w'’.&-]*))*"
+_BOTH = re.compile(
+    rf"^(?:(?i:yes|no),?\s+)?(?:(?P<b1>[Bb]oth)\s+)?(?P<x>{_NAME_WORDS})\s+and\s+(?P<y>{_NAME_WORDS})\s+"
+    r"(?:(?P<be>are|were)\s+(?(b1)|both\s+)|(?(b1)|both\s+)(?P<verb>(?:have|had)\s+|[a-z]+ed\s+|))"
+    r"(?P<rest>[^,;]+?)\s*[.!]?$"
+)
+_PLURAL_HEAD = re.compile(
+    r"^(?P<pre>(?:[\w-]+\s+){0,3}?)(?P<noun>[a-z]+(?<![su])s)(?=\s+(?:of|in|from|for|who|that|with|at|on|based)\b|$)")
+
+
+def _distribute(claim: str) -> tuple[str, ...]:
+    m = _BOTH.match(claim)
+    if not m:
+        return (claim,)
+    rest = m.group("rest")
+    if m.group("be"):
+        verb = {"are": "is", "were": "was"}[m.group("be").lower()]
+        if head := _PLURAL_HEAD.match(rest):  # "American rock bands" -> "an American rock band"
+            noun = head.group("noun")
+            singular = noun[:-3] + "y" if noun.endswith("ies") else noun[:-2] if noun.endswith(
+                ("ches", "shes", "xes", "sses")) else noun[:-1]
+            phrase = head.group("pre") + singular
+            rest = ("an " if phrase[0].lower() in "aeiou" else "a ") + phrase + rest[head.end():]
+    else:
+        verb = {"have": "has"}.get(m.group("verb").strip().lower(), m.group("verb").strip())
+    return tuple(" ".join(w for w in (name, verb, rest) if w) + "." for name in (m.group("x"), m.group("y")))
 
 
 def _clause_referent(piece: str, subject: str) -> int:

@@ -306,3 +306,23 @@ def test_sentences_ending_in_consecutive_numbers_keep_their_numbers() -> None:
     # a real numbered list after a colon or a line break is left alone
     assert [c.text for c in ex.extract("Facts:\n1. Paris is in France.\n2. Rome is in Italy.")] == [
         "Paris is in France.", "Rome is in Italy."]
+
+
+def test_both_x_and_y_is_one_claim_about_each() -> None:
+    def texts(t: str) -> list[str]:
+        return [c.text for c in ex.extract(t)]
+
+    text = "Yes, both The New Pornographers and Kings of Leon are American rock bands."
+    claims = ex.extract(text)
+    assert [c.text for c in claims] == ["The New Pornographers is an American rock band.",
+                                        "Kings of Leon is an American rock band."]
+    assert all((c.start, c.end) == (0, len(text)) for c in claims)  # both come from the whole sentence
+    assert texts("Russia and Turkey are both members of the G20.") == [
+        "Russia is a member of the G20.", "Turkey is a member of the G20."]
+    assert texts("Am Rong and Alexandre Rockwell both directed movies.") == [
+        "Am Rong directed movies.", "Alexandre Rockwell directed movies."]
+    assert texts("Both Nasdaq and Citrix have offices in Boston.") == [
+        "Nasdaq has offices in Boston.", "Citrix has offices in Boston."]
+    # without "both" a pair may act together; and "both" without two names is left alone
+    assert texts("Simon and Garfunkel are a famous duo.") == ["Simon and Garfunkel are a famous duo."]
+    assert texts("Both crew members ejected from the jet.") == ["Both crew members ejected from the jet."]

@@ -342,9 +342,16 @@ class EvidenceIndex:
         files = list({p.resolve(): p for p in files}.values())  # the same file twice is read once
         docs: list[tuple[str, str, dict[str, Any], list[int] | None]] = []
         taken: set[str] = set()
+        # A file already indexed keeps its id however it is named now: added from its folder
+        # as "notes/a.md", then on its own (rel "a.md"), it must not become a second document.
+        indexed = {self._doc_source(d): d for d in self._docs}
         for path in files:
             doc = read_document(path)  # InputError naming the file, and what to install for pdf
-            doc_id = self._file_doc_id(path, root, taken, replace)
+            known = indexed.get(str(path.resolve()))
+            if known is not None and not replace:
+                raise InputError(f"{path} is already in the index as {known!r}; pass replace=True "
+                                 "(guardrail index add --replace) to update it")
+            doc_id = known or self._file_doc_id(path, root, taken, replace)
             taken.add(doc_id)
             meta = {**doc.metadata, "title": doc.title, "url": doc.url}
             docs.append((doc_id, doc.text, meta, doc.page_starts))

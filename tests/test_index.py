@@ -307,6 +307,23 @@ def test_folder_with_pdf_subfolders_and_hidden_files(tmp_path: Path) -> None:
         index.add_folder(tmp_path / "sub", extensions=["txt"])
 
 
+def test_a_file_from_a_subfolder_added_again_keeps_its_id(tmp_path: Path) -> None:
+    # Indexed from its folder as "sub/b.md", then named on its own (name "b.md", taken by no
+    # other file): it was added a second time, and --replace left the stale copy searchable.
+    (tmp_path / "sub").mkdir()
+    doc = tmp_path / "sub" / "b.md"
+    doc.write_text("The H3 costs 499 euros.", encoding="utf-8")
+    index = EvidenceIndex(embedder=HashEmbedder())
+    assert index.add_folder(tmp_path) == ["sub/b.md"]
+    with pytest.raises(InputError, match=r"already in the index as 'sub/b\.md'"):
+        index.add_files([doc])
+    doc.write_text("The H3 costs 599 euros.", encoding="utf-8")
+    assert index.add_files([doc], replace=True) == ["sub/b.md"]
+    assert index.add_folder(tmp_path / "sub", replace=True) == ["sub/b.md"]
+    assert index.num_documents == 1 and [p.text for p, _ in index.search("H3 costs", 5)] == [
+        "The H3 costs 599 euros."]
+
+
 def test_unreadable_files_raise_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index = EvidenceIndex(embedder=HashEmbedder())
     cases = {"notes.docx": (b"PK", "unsupported file type"), "bin.txt": (b"ab\x00cd", "looks binary"),

@@ -88,14 +88,18 @@ class PageFetcher:
 
     def _key(self, url: str) -> str:
         # The allow-list is part of the key: a page fetched under a looser policy must not be
-        # served from the cache to a run that would have refused it.
-        return cache_key("page", url, sorted(self.session.policy.allow_hosts))
+        # served from the cache to a run that would have refused it.  So is the byte cap: a page
+        # cut at a smaller cap would hide its end from a run that allows more.
+        return cache_key("page", url, sorted(self.session.policy.allow_hosts), self.max_bytes)
 
     def _cached(self, url: str) -> Page | None:
         if self.cache is None:
             return None
         data = self.cache.get(self._key(url))
-        return Page(**data) if isinstance(data, dict) else None
+        try:
+            return Page(**data) if isinstance(data, dict) else None
+        except TypeError:  # an entry of another shape (another guardrail version): a miss
+            return None
 
     def _store(self, url: str, page: Page) -> None:
         if self.cache is not None:

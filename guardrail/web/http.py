@@ -238,11 +238,12 @@ class HttpSession:
             kwargs["headers"] = None
         return target, method, kwargs
 
-    def _outcome(self, response: httpx.Response, body: bytes, truncated: bool, allow_truncated: bool,
+    @staticmethod
+    def _outcome(response: httpx.Response, body: bytes, truncated: bool, allow_truncated: bool, cap: int,
                  ) -> HttpResult:
         if truncated and not allow_truncated:
-            raise WebError(f"response from {response.request.url} is larger than the "
-                           f"{self.config.max_bytes:,}-byte cap")
+            # The cap of this request (search answers have their own), not the config default.
+            raise WebError(f"response from {response.request.url} is larger than the {cap:,}-byte cap")
         return HttpResult(str(response.url), response.status_code, response.headers, body, truncated)
 
     # -- sync ---------------------------------------------------------------------------------
@@ -270,7 +271,7 @@ class HttpSession:
                 raise WebError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
             else:
                 if response.status_code not in RETRY_STATUSES:
-                    return self._check_status(self._outcome(response, body, truncated, allow_truncated))
+                    return self._check_status(self._outcome(response, body, truncated, allow_truncated, cap))
                 failure = f"HTTP {response.status_code}"
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             delay = self._delay(attempt, retry_after, deadline)
@@ -325,7 +326,7 @@ class HttpSession:
                 raise WebError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
             else:
                 if response.status_code not in RETRY_STATUSES:
-                    return self._check_status(self._outcome(response, body, truncated, allow_truncated))
+                    return self._check_status(self._outcome(response, body, truncated, allow_truncated, cap))
                 failure = f"HTTP {response.status_code}"
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             delay = self._delay(attempt, retry_after, deadline)
@@ -360,7 +361,9 @@ class HttpSession:
     # -- messages -----------------------------------------------------------------------------
     @staticmethod
     def _check_status(result: HttpResult) -> HttpResult:
-        if result.status >= 400:
+        # Only 2xx carries the resource: a 3xx left here (no Location, 300, 304) has a body
+        # that is a server's note, not the page, and must not become evidence.
+        if not 200 <= result.status < 300:
             raise WebError(f"HTTP {result.status} from {result.url}")
         return result
 

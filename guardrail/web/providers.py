@@ -87,6 +87,11 @@ def _web_url(url: Any) -> str | None:
     return str(parsed) if parsed.scheme in SCHEMES and parsed.host else None
 
 
+def _text(value: Any) -> str:
+    """A title or snippet; any other JSON type ("{'b': 1}" once str()-ed) is no text at all."""
+    return strip_markup(value) if isinstance(value, str) else ""
+
+
 def _hits(rows: Sequence[tuple[Any, Any, Any]], count: int) -> list[SearchHit]:
     hits: list[SearchHit] = []
     seen: set[str] = set()
@@ -95,8 +100,7 @@ def _hits(rows: Sequence[tuple[Any, Any, Any]], count: int) -> list[SearchHit]:
         if clean is None or clean in seen:
             continue
         seen.add(clean)
-        hits.append(SearchHit(clean, strip_markup(str(title or "")), strip_markup(str(snippet or "")),
-                              len(hits) + 1))
+        hits.append(SearchHit(clean, _text(title), _text(snippet), len(hits) + 1))
         if len(hits) >= count:
             break
     return hits
@@ -136,7 +140,7 @@ class HttpSearchProvider:
     def _decode(self, result: HttpResult) -> Any:
         try:
             return jsonlib.loads(result.content)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." nested past the stack
             raise WebError(f"{self.name} returned a body that is not JSON "
                            f"({result.content_type or 'no content type'}) from {result.url}") from exc
 

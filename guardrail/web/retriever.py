@@ -176,8 +176,14 @@ class WebRetriever:
         SAFE-style queries (up to ``max_steps`` searches per claim); ``page_max_bytes``: pages
         are cut there; ``resolver``: DNS replacement, for tests.
         """
-        if timeout <= 0:
+        if not timeout > 0:  # also refuses NaN, under which every retrieve silently found nothing
             raise ConfigError("--web timeout must be positive")
+        # 0 or less would still fetch a page (providers ask for at least one result), and a zero
+        # byte cap would fall back to the HTTP default: refuse both rather than ignore them.
+        if max_results < 1:
+            raise ConfigError(f"max_results must be at least 1, got {max_results}")
+        if page_max_bytes < 1:
+            raise ConfigError(f"page_max_bytes must be at least 1, got {page_max_bytes}")
         if url is not None:
             _check_web_url(url)
         policy = HostPolicy(tuple(allow_hosts), **({"resolver": resolver} if resolver else {}))
@@ -199,7 +205,10 @@ class WebRetriever:
 
     def _cached_hits(self, query: str) -> list[SearchHit] | None:
         data = self.cache.get(self._search_key(query)) if self.cache else None
-        return [SearchHit(**h) for h in data] if isinstance(data, list) else None
+        try:
+            return [SearchHit(**h) for h in data] if isinstance(data, list) else None
+        except TypeError:  # an entry of another shape (another guardrail version): a miss
+            return None
 
     def _store_hits(self, query: str, hits: list[SearchHit]) -> None:
         if self.cache is not None:

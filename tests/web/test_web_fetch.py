@@ -167,6 +167,31 @@ def test_cache_does_not_serve_pages_a_stricter_policy_refuses(server: LocalServe
     cache.close()
 
 
+def test_cache_does_not_serve_a_page_cut_at_a_smaller_cap(server: LocalServer, tmp_path: Path) -> None:
+    paragraphs = [f"Paragraph {i} is filler about bridges and towers." for i in range(3000)]
+    url = server.route("/long", html_reply(html_page("Long", [*paragraphs, "The tower was finished in 1889."])))
+    cache = WebCache(tmp_path)
+    small = PageFetcher(HttpSession(HttpConfig(), HostPolicy(("127.0.0.1",))), cache=cache, max_bytes=20_000)
+    assert small.fetch(url).truncated
+    large = PageFetcher(HttpSession(HttpConfig(), HostPolicy(("127.0.0.1",))), cache=cache, max_bytes=1_000_000)
+    page = large.fetch(url)
+    assert not page.truncated and "finished in 1889" in page.text
+    small.close()
+    large.close()
+    cache.close()
+
+
+def test_a_cache_entry_of_another_shape_is_a_miss(server: LocalServer, tmp_path: Path) -> None:
+    url = server.route("/p", html_reply(html_page("Eiffel", EIFFEL)))
+    cache = WebCache(tmp_path)
+    fetcher = PageFetcher(HttpSession(HttpConfig(), HostPolicy(("127.0.0.1",))), cache=cache)
+    cache.put(fetcher._key(url), {"url": url, "text": "old", "charset": "utf-8"}, kind="page")
+    assert "Eiffel" in fetcher.fetch(url).text
+    assert server.hits["/p"] == 1
+    fetcher.close()
+    cache.close()
+
+
 # -- shared in-flight fetches and per-page timeouts -----------------------------------------------
 def _slow_pages(server: LocalServer, n: int, delay: float = 0.3) -> list[str]:
     """``n`` pages that take ``delay`` to answer, so concurrent callers overlap on every one."""

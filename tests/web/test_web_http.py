@@ -68,6 +68,16 @@ def test_404_is_not_retried(server: LocalServer, session: HttpSession) -> None:
     assert server.hits["/missing"] == 1
 
 
+@pytest.mark.parametrize("status", [300, 302, 304])
+def test_3xx_left_unfollowed_is_an_error_not_a_result(server: LocalServer, session: HttpSession,
+                                                       status: int) -> None:
+    # A redirect without Location (or a 300/304) has a body that is the server's note, not the page.
+    url = server.route("/moved", Reply(status, b"<p>The tower was completed in 1925.</p>",
+                                       {"Content-Type": "text/html"}))
+    with pytest.raises(WebError, match=f"HTTP {status}"):
+        session.request("GET", url, allow_truncated=True)
+
+
 def test_429_retry_after_seconds_is_honoured(server: LocalServer, session: HttpSession) -> None:
     url = server.route("/429", fail_then(429, 1, **{"Retry-After": "1"}))
     start = time.monotonic()
@@ -193,6 +203,12 @@ def test_50mb_body_is_refused_for_json(server: LocalServer, session: HttpSession
     with pytest.raises(WebError, match="larger than"):
         session.request("GET", url)
     assert time.monotonic() - start < 3
+
+
+def test_over_cap_error_names_the_cap_of_the_request(server: LocalServer, session: HttpSession) -> None:
+    url = server.route("/big", Reply(200, b"[" + b"0," * 150_000 + b"0]", {"Content-Type": "application/json"}))
+    with pytest.raises(WebError, match="larger than the 200,000-byte cap"):
+        session.request("GET", url, max_bytes=200_000)
 
 
 def test_50mb_body_is_truncated_for_pages(server: LocalServer, session: HttpSession) -> None:

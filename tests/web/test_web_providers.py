@@ -164,6 +164,24 @@ def test_non_json_and_oversized_answers_are_web_errors(server: LocalServer) -> N
         SearxNG(server.url(""), http=QUICK).search("x")
 
 
+async def test_json_nested_past_the_stack_is_a_web_error(server: LocalServer) -> None:
+    # json.loads raises RecursionError, not ValueError, on 100,000 nested arrays (200 KB).
+    server.route("/search", Reply(200, b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}))
+    with pytest.raises(WebError, match="not JSON"):
+        SearxNG(server.url(""), http=QUICK).search("x")
+    with pytest.raises(WebError, match="not JSON"):
+        await SearxNG(server.url(""), http=QUICK).asearch("x")
+
+
+def test_titles_and_snippets_that_are_not_strings_are_dropped(server: LocalServer) -> None:
+    server.route("/search", json_reply({"results": [
+        {"url": server.url("/a"), "title": ["A"], "content": {"b": 1}},
+        {"url": server.url("/b"), "title": None, "content": 7},
+    ]}))
+    hits = SearxNG(server.url(""), http=QUICK).search("x")
+    assert [(h.title, h.snippet) for h in hits] == [("", ""), ("", "")]
+
+
 def test_strip_markup() -> None:
     assert strip_markup('a <span class="searchmatch">b</span> &amp; c') == "a b & c"
 

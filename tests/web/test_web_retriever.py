@@ -198,6 +198,27 @@ def test_cache_prevents_refetching(server: LocalServer, tmp_path: Path) -> None:
     second.close()
 
 
+def test_a_cached_search_of_another_shape_is_a_miss(server: LocalServer, tmp_path: Path) -> None:
+    build_world(server, faults=False)
+    retriever = make_retriever(server, tmp_path)
+    assert retriever.cache is not None
+    query = retriever.planner.next_query(CLAIM, [])
+    retriever.cache.put(retriever._search_key(query), [{"link": "http://old.example/", "rank": 1}], kind="search")
+    assert retriever.retrieve(CLAIM, 3)  # searched again instead of raising TypeError
+    assert server.hits["/search"] == 1
+    retriever.close()
+
+
+def test_a_redirect_without_location_is_not_evidence(server: LocalServer) -> None:
+    server.route("/moved", Reply(302, b"<p>The Eiffel Tower was completed in 1925.</p>", {"Content-Type": "text/html"}))
+    server.route("/search", json_reply({"results": [
+        {"url": server.url("/moved"), "title": "Moved", "content": "The Eiffel Tower snippet"}]}))
+    retriever = make_retriever(server)
+    [passage] = retriever.retrieve(CLAIM, 3)
+    assert passage.metadata["source"] == "snippet" and "1925" not in passage.text
+    retriever.close()
+
+
 def test_safe_multi_step_stops_when_evidence_is_found(server: LocalServer) -> None:
     server.route("/page/unrelated", html_reply(html_page("Bridges", ["Bridges span rivers and valleys."])))
     server.route("/page/eiffel", html_reply(html_page("Eiffel Tower", EIFFEL)))
@@ -242,6 +263,17 @@ def test_retriever_can_be_built_from_parts(server: LocalServer) -> None:
     retriever = WebRetriever(provider, policy=policy, config=WebConfig(max_results=1, deadline=3),
                              planner=planner)
     assert [p.url for p in retriever.retrieve(CLAIM, 3)] == [server.url("/page/eiffel")]
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ({"timeout": float("nan")}, "timeout must be positive"),  # found nothing, silently
+    ({"max_results": 0}, "max_results must be at least 1"),  # fetched one page anyway
+    ({"page_max_bytes": 0}, "page_max_bytes must be at least 1"),  # fell back to a 5 MB cap
+])
+def test_from_options_refuses_limits_it_would_ignore(tmp_path: Path, option: dict[str, float],
+                                                     message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        WebRetriever.from_options("searxng", "http://127.0.0.1:8888", cache_dir=tmp_path, **option)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("url", "message"), [

@@ -191,6 +191,8 @@ def check(
     """
     if web is None and (web_url or allow_host):
         _fail("--web-url and --allow-host configure web search: add --web PROVIDER")
+    if fail not in (None, "open", "closed"):  # pydantic's own message runs to four lines
+        _fail(f"--fail must be open or closed, got {fail!r}")
     text = _read_answer(answer, file)
     try:
         conf = Settings.load(settings) if settings else Settings()

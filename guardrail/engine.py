@@ -19,7 +19,14 @@ from pydantic import ValidationError
 from guardrail.citations import find_citations, strip_markers
 from guardrail.config import Settings, first_error
 from guardrail.evidence import Selection, Window, as_passages, candidates, rank_windows, sentence_units, windows
-from guardrail.exceptions import BlockedResponse, ConfigError, GuardrailError, InputError, VerificationError
+from guardrail.exceptions import (
+    BlockedResponse,
+    ConfigError,
+    EvidenceError,
+    GuardrailError,
+    InputError,
+    VerificationError,
+)
 from guardrail.extract import RuleBasedExtractor
 from guardrail.nli import EMBEDDED_VERIFIER, load_nli
 from guardrail.policy import assign_citations, get_policy, render
@@ -76,6 +83,46 @@ def _clean_answer(answer: Any, limit: int) -> str:
     return answer
 
 
+def _clean_question(question: Any) -> str | None:
+    if question is None or isinstance(question, str):
+        return question
+    if isinstance(question, (bytes, bytearray)):  # read like the answer, which may be bytes too
+        try:
+            return bytes(question).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("the question is bytes that are not UTF-8 text") from None
+    raise InputError(f"the question must be text, got {type(question).__name__}")
+
+
+def _checked_claims(claims: Any, answer: str, extractor: object) -> list[Claim]:
+    """The extractor's claims, or ``VerificationError`` saying what is wrong with them: a claim
+    whose offsets miss the answer would cite, redact and report the wrong text."""
+    name = type(extractor).__name__
+    if isinstance(claims, (str, bytes, Mapping)) or not isinstance(claims, Iterable):
+        raise VerificationError(f"{name}.extract returned {type(claims).__name__}, not a list of Claim")
+    out = list(claims)
+    for c in out:
+        if not isinstance(c, Claim):
+            raise VerificationError(f"{name}.extract returned a {type(c).__name__} among its claims, not a Claim")
+        if not isinstance(c.text, str) or not (0 <= c.start <= c.end <= len(answer)):
+            raise VerificationError(f"{name}.extract returned {c!r}: its offsets are not a span of the "
+                                    f"{len(answer)}-character answer")
+    return out
+
+
+def _checked_passages(found: Any, retriever: object) -> list[Passage]:
+    """The retriever's passages, or ``EvidenceError``: a bare string has no id to cite."""
+    name = type(retriever).__name__
+    if isinstance(found, (str, bytes, Mapping)) or not isinstance(found, Iterable):
+        raise EvidenceError(f"{name} returned {type(found).__name__}, not a list of Passage")
+    out = list(found)
+    bad = next((p for p in out if not isinstance(p, Passage)), None)
+    if bad is not None:
+        raise EvidenceError(f"{name} returned a {type(bad).__name__} among its passages, not a Passage "
+                            "(guardrail.as_passages turns texts, dicts and Documents into passages)")
+    return out
+
+
 def _asserted(claim: Claim, answer: str, question: str | None) -> str | None:
     """The answer's own words when the claim restates a short answer with its question
     ("Paris" -> "The capital of France is Paris"): only those words are asserted."""
@@ -113,6 +160,12 @@ class Guardrail:
         self.policy = get_policy(policy)
         self._policy_name = str(getattr(self.policy, "name", type(self.policy).__name__))
         self.extractor: ClaimExtractor = extractor or RuleBasedExtractor()
+        # a part without its method would otherwise fail open on every check, never at setup
+        if not callable(getattr(self.extractor, "extract", None)):
+            raise ConfigError(f"an extractor needs extract(text, *, question=None); "
+                              f"{type(self.extractor).__name__} has not")
+        if nli is not None and not callable(getattr(nli, "predict", None)):
+            raise ConfigError(f"an NLI model needs predict(pairs); {type(nli).__name__} has not")
         self.retrievers = list(retrievers)
         for r in self.retrievers:
             if not callable(getattr(r, "retrieve", None)) or not callable(getattr(r, "aretrieve", None)):
@@ -141,25 +194,27 @@ class Guardrail:
     # -- public entry points -------------------------------------------------------------
 
     def check(self, answer: str | bytes, *, context: Iterable[Any] | None = None,
-              question: str | None = None) -> Report:
+              question: str | bytes | None = None) -> Report:
         """Check one answer; under the ``block`` policy raises ``BlockedResponse``."""
         job = self._start(answer, context, question)
         self._gather_sync(job)
         return self._act(self._finish([job])[0])
 
     async def acheck(self, answer: str | bytes, *, context: Iterable[Any] | None = None,
-                     question: str | None = None) -> Report:
+                     question: str | bytes | None = None) -> Report:
         """Async twin of ``check``: retrievers run concurrently, the model in a worker thread."""
         job = self._start(answer, context, question, extract=False)
         aextract = getattr(self.extractor, "aextract", None)
-        try:
-            if aextract is not None:
-                job.claims = await aextract(job.answer, question=question)
-            else:
-                job.claims = await asyncio.to_thread(self.extractor.extract, job.answer, question=question)
-        except Exception as exc:
-            self._component_failed(job, self.extractor, exc)
-            job.claims = self._fallback_extractor().extract(job.answer, question=question)
+        if job.answer.strip():  # as in check: a blank answer asserts nothing, no model call for it
+            try:
+                if aextract is not None:
+                    claims = await aextract(job.answer, question=job.question)
+                else:
+                    claims = await asyncio.to_thread(self.extractor.extract, job.answer, question=job.question)
+                job.claims = _checked_claims(claims, job.answer, self.extractor)
+            except Exception as exc:
+                self._component_failed(job, self.extractor, exc, VerificationError)
+                job.claims = self._fallback_extractor().extract(job.answer, question=job.question)
         await self._gather_async(job)
         reports = await asyncio.to_thread(self._finish, [job])
         return self._act(reports[0])
@@ -212,13 +267,15 @@ class Guardrail:
 
     def _start(self, answer: Any, context: Iterable[Any] | None, question: str | None,
                extract: bool = True) -> _Job:
-        job = _Job(_clean_answer(answer, self.settings.max_answer_chars), question, as_passages(context))
+        job = _Job(_clean_answer(answer, self.settings.max_answer_chars), _clean_question(question),
+                   as_passages(context))
         if extract and job.answer.strip():
             try:
-                job.claims = self.extractor.extract(job.answer, question=question)
+                claims = self.extractor.extract(job.answer, question=job.question)
+                job.claims = _checked_claims(claims, job.answer, self.extractor)
             except Exception as exc:  # e.g. an LLM extractor's API is down
-                self._component_failed(job, self.extractor, exc)
-                job.claims = self._fallback_extractor().extract(job.answer, question=question)
+                self._component_failed(job, self.extractor, exc, VerificationError)
+                job.claims = self._fallback_extractor().extract(job.answer, question=job.question)
         return job
 
     def _fallback_extractor(self) -> ClaimExtractor:
@@ -226,11 +283,16 @@ class Guardrail:
         fallback = getattr(self.extractor, "fallback", None)
         return fallback if isinstance(fallback, ClaimExtractor) else RuleBasedExtractor()
 
-    def _component_failed(self, job: _Job, component: object, exc: Exception) -> None:
+    def _component_failed(self, job: _Job, component: object, exc: Exception,
+                          wrap: type[GuardrailError]) -> None:
         """Fail closed (raise) or open (record and go on, the default rule-based extractor or
-        the remaining evidence taking over), as ``Settings.fail`` says."""
+        the remaining evidence taking over), as ``Settings.fail`` says.  A custom part's own
+        error (``TimeoutError``, ``KeyError``) is raised as ``wrap``, its cause kept, so that
+        catching ``GuardrailError`` catches every failure, as the verifier's already is."""
         if self.settings.fail == "closed":
-            raise exc
+            if isinstance(exc, GuardrailError):
+                raise exc
+            raise wrap(f"{type(component).__name__} failed: {exc}") from exc
         job.errors.append(f"{type(component).__name__} failed: {exc}")
 
     def _gather_sync(self, job: _Job) -> None:
@@ -239,18 +301,18 @@ class Guardrail:
             found: list[Passage] = []
             for r in self.retrievers:
                 try:
-                    found.extend(r.retrieve(claim.text, self.settings.top_k))
+                    found.extend(_checked_passages(r.retrieve(claim.text, self.settings.top_k), r))
                 except Exception as exc:  # any retriever fault: fail open or closed, per settings
-                    self._component_failed(job, r, exc)
+                    self._component_failed(job, r, exc, EvidenceError)
             extra.append(found)
         self._candidates(job, extra)
 
     async def _gather_async(self, job: _Job) -> None:
         async def one(r: Retriever, claim: Claim) -> list[Passage]:
             try:
-                return await r.aretrieve(claim.text, self.settings.top_k)
+                return _checked_passages(await r.aretrieve(claim.text, self.settings.top_k), r)
             except Exception as exc:
-                self._component_failed(job, r, exc)
+                self._component_failed(job, r, exc, EvidenceError)
                 return []
 
         claims = job.claims[: self.settings.max_claims]
@@ -307,7 +369,10 @@ class Guardrail:
                 pairs.extend((w.premise, sentence) for w, _ in best)
             cite_index.append(per_cite)
         try:
-            probs = self.nli.predict(pairs) if pairs else np.zeros((0, 3), dtype=np.float32)
+            probs = np.asarray(self.nli.predict(pairs)) if pairs else np.zeros((0, 3), dtype=np.float32)
+            if probs.shape != (len(pairs), 3):  # a custom model's wrong output is its failure, not an IndexError
+                raise VerificationError(f"{type(self.nli).__name__}.predict returned shape {probs.shape} for "
+                                        f"{len(pairs)} pairs; expected ({len(pairs)}, 3)")
         except Exception as exc:
             if self.settings.fail == "closed":
                 raise exc if isinstance(exc, GuardrailError) else VerificationError(f"verifier failed: {exc}") from exc
@@ -350,4 +415,7 @@ class Guardrail:
     def _act(self, report: Report) -> Report:
         if report.output:  # already decided (failed open): the answer passes through unchanged
             return report
-        return replace(report, output=self.policy.apply(report))
+        output = self.policy.apply(report)
+        if not isinstance(output, str):  # Report.output is the text to show: None would reach the user
+            raise ConfigError(f"policy {self._policy_name!r} returned {type(output).__name__}, not the text to show")
+        return replace(report, output=output)

@@ -12,7 +12,7 @@ decides the kind and every record must then carry that kind's keys:
 * pairs: ``premise`` and ``claim`` (strings), ``label`` (supported | unsupported | contradicted);
 * responses: ``response`` (string), ``context`` (list of strings), ``hallucinated`` (true or
   false, not a string), optionally ``question`` (string or null) and ``spans`` (objects with
-  integer ``start`` and ``end``).
+  integer ``start`` and ``end``, character offsets into ``response``).
 
 ``source`` (a string) is optional and defaults to ``"unknown"``: it only groups the per-source
 table, so a file of one's own needs none.  :func:`read_records` raises :class:`InputError`
@@ -128,6 +128,12 @@ def _check_response(where: str, record: dict[str, Any]) -> None:
             isinstance(s, dict) and all(isinstance(s.get(k), int) and not isinstance(s.get(k), bool)
                                         for k in ("start", "end")) for s in spans):
         raise InputError(f"{where}: 'spans' must be a list of objects with integer start and end")
+    # a span outside the response would score span F1 on characters that do not exist
+    n = len(record["response"])
+    bad = next((s for s in spans if not 0 <= s["start"] <= s["end"] <= n), None)
+    if bad is not None:
+        raise InputError(f"{where}: span {bad['start']}-{bad['end']} is not within the "
+                         f"{n}-character response (0 <= start <= end <= {n})")
 
 
 def _cosine_scorer() -> Callable[[Sequence[tuple[str, str]]], list[float]]:

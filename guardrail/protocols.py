@@ -55,9 +55,11 @@ class NLIModel(Protocol):
 
 @runtime_checkable
 class Policy(Protocol):
-    """Decides what the user sees: returns the output text, or raises ``BlockedResponse``."""
+    """Decides what the user sees: returns the output text, or raises ``BlockedResponse``.
 
-    name: str
+    A ``name`` attribute is optional (``Report.policy`` then says the class name), so it is not
+    part of the protocol: a policy with ``apply`` alone type-checks and passes ``isinstance``.
+    """
 
     def apply(self, report: Report) -> str:
         """The text the user sees for this report, or raise ``BlockedResponse``."""

@@ -72,6 +72,12 @@ def test_web_options_without_web_are_an_error() -> None:
 
 # -- help and version -------------------------------------------------------------------------
 
+def test_a_bad_fail_value_is_one_error_line() -> None:
+    result = invoke("check", "Paris is in France.", "--fail", "maybe")
+    assert_input_error(result, "--fail must be open or closed, got 'maybe'")
+    assert "validation error" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
 def test_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout == f"guardrail {version('guardrail')}\n"

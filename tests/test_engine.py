@@ -10,10 +10,13 @@ import pytest
 
 from guardrail import (
     BlockedResponse,
+    Claim,
     ConfigError,
+    EvidenceError,
     Guardrail,
     InputError,
     Passage,
+    Policy,
     Report,
     Settings,
     VerificationError,
@@ -184,8 +187,122 @@ async def test_retriever_failure_is_recorded_and_other_evidence_still_used(guard
         assert any("search timed out" in e for e in report.errors)
         assert report.claims[0].verdict == "supported"
         assert report.sources[0].url == "https://en.wikipedia.org/wiki/Marie_Curie"
-    with pytest.raises(TimeoutError):
-        Guardrail(retrievers=[_FailingRetriever()], nli=guard.nli, fail="closed").check(GOOD)
+    closed = Guardrail(retrievers=[_FailingRetriever()], nli=guard.nli, fail="closed")
+    with pytest.raises(EvidenceError, match="_FailingRetriever failed: search timed out") as info:
+        closed.check(GOOD)
+    assert isinstance(info.value.__cause__, TimeoutError)  # the retriever's own error is kept
+    with pytest.raises(EvidenceError, match="search timed out"):
+        await closed.acheck(GOOD)
+
+
+class _FailingExtractor:
+    def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
+        raise KeyError("quota")
+
+
+async def test_a_custom_part_failing_closed_raises_a_guardrail_error(guard: Guardrail) -> None:
+    # README: "closed" raises GuardrailError subclasses, so one except clause catches every failure
+    g = Guardrail(extractor=_FailingExtractor(), nli=guard.nli, fail="closed")
+    with pytest.raises(VerificationError, match="_FailingExtractor failed: 'quota'"):
+        g.check(GOOD, context=CURIE_CONTEXT)
+    with pytest.raises(VerificationError, match="_FailingExtractor failed"):
+        await g.acheck(GOOD, context=CURIE_CONTEXT)
+
+
+class _JunkExtractor:
+    def __init__(self, claims: object) -> None:
+        self.claims = claims
+
+    def extract(self, text: str, *, question: str | None = None) -> object:
+        return self.claims
+
+
+@pytest.mark.parametrize(("claims", "message"), [
+    (["Marie Curie was born in Warsaw in 1867."], "returned a str among its claims, not a Claim"),
+    ("Marie Curie was born in Warsaw in 1867.", "returned str, not a list of Claim"),
+    ([Claim("Marie Curie was born in Warsaw in 1867.", 5, 500)], "offsets are not a span of the 67-character answer"),
+])
+async def test_an_extractor_returning_junk_is_a_component_failure(guard: Guardrail, claims: object,
+                                                                  message: str) -> None:
+    g = Guardrail(extractor=_JunkExtractor(claims), nli=guard.nli)  # type: ignore[arg-type]
+    for report in (g.check(GOOD, context=CURIE_CONTEXT), await g.acheck(GOOD, context=CURIE_CONTEXT)):
+        assert report.errors and message in report.errors[0]
+        # the rule-based claims are checked instead, and their offsets point into the answer
+        assert [GOOD[c.claim.start:c.claim.end] for c in report.claims] == [
+            "Marie Curie was born in Warsaw in 1867.", "She died in 1934 in France."]
+    with pytest.raises(VerificationError, match=message):
+        Guardrail(extractor=_JunkExtractor(claims), nli=guard.nli, fail="closed").check(GOOD)  # type: ignore[arg-type]
+
+
+class _TextRetriever:
+    def retrieve(self, query: str, k: int) -> list[str]:
+        return [CURIE_CONTEXT[0]]
+
+    async def aretrieve(self, query: str, k: int) -> list[str]:
+        return self.retrieve(query, k)
+
+
+async def test_a_retriever_returning_texts_is_a_component_failure(guard: Guardrail) -> None:
+    g = Guardrail(retrievers=[_TextRetriever()], nli=guard.nli)  # type: ignore[list-item]
+    for report in (g.check(GOOD, context=CURIE_CONTEXT), await g.acheck(GOOD, context=CURIE_CONTEXT)):
+        assert "_TextRetriever returned a str among its passages, not a Passage" in report.errors[0]
+        assert report.claims[0].verdict == "supported"  # the context still counts
+    with pytest.raises(EvidenceError, match="not a Passage"):
+        Guardrail(retrievers=[_TextRetriever()], nli=guard.nli, fail="closed").check(GOOD)  # type: ignore[list-item]
+
+
+class _WrongShape:
+    def predict(self, pairs):  # type: ignore[no-untyped-def]
+        return np.zeros((len(pairs), 2))  # a 2-way model: no contradiction column
+
+
+def test_a_verifier_returning_the_wrong_shape_fails_like_a_broken_one() -> None:
+    report = Guardrail(nli=_WrongShape()).check(GOOD, context=CURIE_CONTEXT)
+    assert report.output == GOOD and "_WrongShape.predict returned shape" in report.errors[0]
+    assert not any(c.verified for c in report.claims)
+    with pytest.raises(VerificationError, match=r"expected \(\d+, 3\)"):
+        Guardrail(nli=_WrongShape(), fail="closed").check(GOOD, context=CURIE_CONTEXT)
+
+
+def test_parts_without_their_method_are_config_errors_at_setup() -> None:
+    with pytest.raises(ConfigError, match=r"an extractor needs extract.*; object has not"):
+        Guardrail(extractor=object())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"an NLI model needs predict.*; str has not"):
+        Guardrail(nli="cross-encoder/nli-deberta")  # type: ignore[arg-type]
+
+
+def test_a_policy_returning_no_text_is_a_config_error(guard: Guardrail) -> None:
+    class Forgetful:
+        def apply(self, report: Report) -> str:
+            report.answer.upper()  # forgot the return
+            return None  # type: ignore[return-value]
+
+    with pytest.raises(ConfigError, match="policy 'Forgetful' returned NoneType, not the text to show"):
+        Guardrail(policy=Forgetful(), nli=guard.nli).check(GOOD, context=CURIE_CONTEXT)
+
+
+def test_a_question_that_is_not_text_is_an_input_error(guard: Guardrail) -> None:
+    with pytest.raises(InputError, match="the question must be text, got int"):
+        guard.check("1867", context=CURIE_CONTEXT, question=1867)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="the question must be text, got list"):
+        guard.check_many([{"answer": "1867", "question": ["When?"]}])
+    # bytes are read as UTF-8, like the answer
+    report = guard.check(b"1867", context=CURIE_CONTEXT, question=b"In what year was Marie Curie born?")
+    assert report.claims[0].claim.text == "Marie Curie was born in 1867." and report.ok
+
+
+async def test_acheck_does_not_extract_from_a_blank_answer(guard: Guardrail) -> None:
+    class Counting:
+        calls = 0
+
+        def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
+            Counting.calls += 1
+            return []
+
+    g = Guardrail(extractor=Counting(), nli=guard.nli)
+    for text in ("", "  \n"):
+        assert g.check(text).ok and (await g.acheck(text)).ok
+    assert Counting.calls == 0  # an LLM extractor would have been called (and billed) for nothing
 
 
 def test_settings_overrides_are_validated() -> None:
@@ -239,6 +356,7 @@ def test_a_custom_policy_needs_only_apply(guard: Guardrail) -> None:
 
     report = Guardrail(policy=Shout(), nli=guard.nli).check(GOOD, context=CURIE_CONTEXT)
     assert report.output == GOOD.upper() and report.policy == "Shout"
+    assert isinstance(Shout(), Policy)  # the protocol, like the README, asks for apply alone
 
 
 def test_report_json_round_trip(guard: Guardrail) -> None:

@@ -129,6 +129,12 @@ def test_a_later_record_missing_a_key_names_file_line_and_key(tmp_path: Path) ->
     ("responses", {"context": "Paris is in France."}, "'context' must be a list of strings (the grounding passages)"),
     ("responses", {"question": 7}, "'question' must be a string or null, got a number"),
     ("responses", {"spans": [{"start": 0}]}, "'spans' must be a list of objects with integer start and end"),
+    ("responses", {"spans": [{"start": 5, "end": 2}]}, "span 5-2 is not within the 19-character response "
+                                                        "(0 <= start <= end <= 19)"),
+    ("responses", {"spans": [{"start": 0, "end": 99}]}, "span 0-99 is not within the 19-character response "
+                                                         "(0 <= start <= end <= 19)"),
+    ("responses", {"spans": [{"start": -1, "end": 3}]}, "span -1-3 is not within the 19-character response "
+                                                         "(0 <= start <= end <= 19)"),
 ])
 def test_a_bad_value_is_an_input_error(tmp_path: Path, kind: str, change: dict, message: str) -> None:
     first = PAIR if kind == "pairs" else RESPONSE

@@ -173,8 +173,16 @@ def _numbers_with_bounds(text: str, *, idioms: bool = True) -> list[tuple[float,
             value, end = value * _WORD_NUMBERS[scale.group(1).lower()], scale.end()
             scaled.add(scale.start(1))
         found.append((m.start(), end, value))
-    found += [(m.start(), m.end(), float(_WORD_NUMBERS[m.group(1).lower()])) for m in _WORD_NUMBER.finditer(text)
-              if m.start() not in scaled and (idioms or m.group(1).lower() not in _IDIOMS)]
+    for m in _WORD_NUMBER.finditer(text):
+        word = m.group(1).lower()
+        if m.start() in scaled or (not idioms and word in _IDIOMS):
+            continue
+        value, end = float(_WORD_NUMBERS[word]), m.end()
+        # "three hundred" is 300, not 3 and 100; "a hundred" stays 100
+        if value < 100 and (scale := _SCALE.match(text, end)):
+            value, end = value * _WORD_NUMBERS[scale.group(1).lower()], scale.end()
+            scaled.add(scale.start(1))
+        found.append((m.start(), end, value))
     out = []
     for start, end, value in found:
         op = "="

@@ -31,7 +31,7 @@ _EMPHASIS = re.compile(r"[*_`]+")
 _CODE_LIKE = re.compile(r"\s[=!<>+\-*/]?=\s|\w\(|[{}]|^(?:def|class|import|from|return|if|for|while|print)\b|"
                         r"^(?:>>>|\$|#!)|[;:]$|^#\s?\w+\s*$")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
-_CITATION = re.compile(r"\s*\[(?:\d+|[A-Za-z]+\d*)\](?:\[(?:\d+|[A-Za-z]+\d*)\])*")
+_CITATION = re.compile(r"\s*\[\^?(?:\d+|[A-Za-z_-]+\d*)\](?:\[\^?(?:\d+|[A-Za-z_-]+\d*)\])*")  # [1] [doc2] [^3]
 
 # Sentences that assert nothing checkable: greetings, meta talk, refusals, hedged opinions.
 _NON_CLAIM = re.compile(
@@ -82,7 +82,9 @@ _VERB_START = re.compile(
     r"worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed|"
     # present-tense verbs that are seldom plural nouns ("and weighs 2.1 kg", not "and records")
     r"weighs|comes|provides|requires|allows|belongs|consists|exists|seems|appears|becomes|goes|"
-    r"gives|brings|runs|measures|supports|works|offers|takes|makes|gets|keeps)\b"
+    r"gives|brings|runs|measures|supports|works|offers|takes|makes|gets|keeps|"
+    # "and costs 549 euros": a verb when a price follows, else a noun ("waste and costs")
+    r"costs?(?=\s+(?:[$€£¥]|\d|about|around|over|under|less|more|nothing|just|only|roughly)))\b"
 )
 # A short answer without any verb-like word is a fragment ("Great Britain", "375 mi long"):
 # it only means something together with the question it answers.

@@ -26,6 +26,9 @@ def test_scaled_numbers_and_idioms() -> None:
     # "one of", "a single", "once" are idiom in a claim, not a count the evidence must repeat
     assert not check_claim("It is one of the oldest films.", "The 1903 film is among the oldest.").missing_numbers
     assert check_claim("It has two towers.", "It has three towers.").missing_numbers == ("2",)
+    # number words take their scale: "three hundred" is 300, not 3 and 100
+    assert numbers("three hundred metres, two million people, a hundred years") == {300.0, 2_000_000.0, 100.0}
+    assert not check_claim("It is three hundred metres tall.", "It is 300 metres tall.").missing_numbers
 
 
 def test_a_qualified_number_is_a_bound_the_evidence_must_meet() -> None:

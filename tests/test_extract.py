@@ -34,6 +34,10 @@ def test_compound_sentence_is_split_and_made_self_contained() -> None:
         "The H2 comes with a warranty.", "The H2's battery is covered too."]
     # "and records" after a verb is a plural noun, not a second verb
     assert len(ex.extract("The shop sells books and records from the 1960s.")) == 1
+    # "costs" is a verb when a price follows, a noun otherwise
+    assert [c.text for c in ex.extract("The H2 weighs 3.4 kg and costs 549 euros.")] == [
+        "The H2 weighs 3.4 kg.", "The H2 costs 549 euros."]
+    assert len(ex.extract("It reduces waste and costs for the city.")) == 1
 
 
 def test_passive_second_part_keeps_the_auxiliary() -> None:
@@ -326,3 +330,9 @@ def test_both_x_and_y_is_one_claim_about_each() -> None:
     # without "both" a pair may act together; and "both" without two names is left alone
     assert texts("Simon and Garfunkel are a famous duo.") == ["Simon and Garfunkel are a famous duo."]
     assert texts("Both crew members ejected from the jet.") == ["Both crew members ejected from the jet."]
+
+
+def test_citation_markers_are_not_part_of_the_claim() -> None:
+    text = "Paris is the capital of France [ctx2]. Curie died in 1934 [^1]. She won it twice[1][^2]."
+    assert [c.text for c in ex.extract(text)] == [
+        "Paris is the capital of France.", "Curie died in 1934.", "Curie won it twice."]

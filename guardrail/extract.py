@@ -239,13 +239,17 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _is_command(body: str, whole: bool) -> bool:
+def _is_command(body: str, whole: bool, raw: str = "") -> bool:
     """"Click Save to continue" is an instruction; "Open Road Films distributed it", "Type 1
     diabetes is chronic" and the answer "Select Security Stadium" begin with a name that only
-    starts like one."""
+    starts like one.  ``raw`` is the sentence before cleaning: "Use `x = 1` as input" is an
+    instruction whatever the code says."""
     m = _IMPERATIVE.match(body)
     if m is None:
         return False
+    raw = raw.lstrip("*_ ")
+    if (verb := _IMPERATIVE.match(raw)) and raw[verb.end():].lstrip().startswith("`"):
+        return True
     rest = body[m.end():]
     following = rest.lstrip()[:1]
     named = rest.startswith("-") or following.isupper() or following.isdigit()
@@ -329,7 +333,8 @@ class RuleBasedExtractor:
         if not body or not any(ch.isalnum() for ch in body):
             return False
         # a question, or a lead-in to a list ("Here are the key points:"), asserts nothing
-        if body.endswith(("?", ":")) or _NON_CLAIM.match(_DISCOURSE.sub("", body)) or _is_command(body, whole):
+        if body.endswith(("?", ":")) or _NON_CLAIM.match(_DISCOURSE.sub("", body)) \
+                or _is_command(body, whole, sentence):
             return False
         return whole or len(body.split()) >= self.min_words
 

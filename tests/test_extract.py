@@ -336,3 +336,10 @@ def test_citation_markers_are_not_part_of_the_claim() -> None:
     text = "Paris is the capital of France [ctx2]. Curie died in 1934 [^1]. She won it twice[1][^2]."
     assert [c.text for c in ex.extract(text)] == [
         "Paris is the capital of France.", "Curie died in 1934.", "Curie won it twice."]
+
+
+def test_an_instruction_about_inline_code_is_not_a_claim() -> None:
+    text = "Use `Marie Curie was born in 1900` as input. The Eiffel Tower is 330 metres tall."
+    assert [c.text for c in ex.extract(text)] == ["The Eiffel Tower is 330 metres tall."]
+    assert [c.text for c in ex.extract("Open Road Films distributed it in 2014.")] == [
+        "Open Road Films distributed it in 2014."]

@@ -28,3 +28,10 @@ def test_bad_files_are_config_errors(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="cannot save settings to"):
         Settings().save(tmp_path / "no-such-dir" / "settings.json")
+
+
+def test_settings_built_in_code_raise_config_error_in_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"^invalid setting: top_k: .* greater than or equal to 1 \(got 0\)$"):
+        Settings(top_k=0)
+    with pytest.raises(ConfigError, match="fail"):
+        Settings(fail="maybe")  # type: ignore[arg-type]

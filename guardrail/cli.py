@@ -108,6 +108,10 @@ def _read_answer(answer: str | None, file: Path | None) -> str:
         return answer
     elif not sys.stdin.isatty() or answer == "-":
         data = sys.stdin.buffer.read()
+        # stdin read only because it is not a terminal (CI, cron, </dev/null) and empty: the
+        # answer was forgotten, not empty; an explicit "-" may be empty like any answer
+        if answer is None and not data.strip():
+            _fail("no answer: give it as an argument, with --file, or on stdin (- reads stdin)")
     else:
         raise typer.BadParameter("give the answer as an argument, with --file, or on stdin")
     try:

@@ -39,6 +39,13 @@ def assert_input_error(result: Result, message: str) -> None:
 
 # -- where the answer comes from --------------------------------------------------------------
 
+def test_an_empty_stdin_read_without_dash_is_a_forgotten_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guardrail.cli, "Guardrail", StubGuardrail)
+    # CliRunner's stdin is not a terminal, as in CI or under </dev/null
+    assert_input_error(runner.invoke(app, ["check", "-c", str(SPEC_FILE)], input=""), "no answer")
+    assert runner.invoke(app, ["check", "-", "-c", str(SPEC_FILE)], input="").exit_code != 2  # "-": as given
+
+
 def test_missing_answer_file_is_an_error_like_a_missing_context_file() -> None:
     missing = "/nonexistent-guardrail-test/answer.txt"
     assert_input_error(invoke("check", "--file", missing),

@@ -571,6 +571,13 @@ def _pump(
         if unsent:
             yield tail(unsent, exc.report)
         raise
+    except GeneratorExit:  # the consumer left early (break, close()): on_report still hears of it
+        if sv is not None and not finished:
+            finished = True
+            report = sv.abort("stream closed before the end")
+            if on_report:
+                on_report(report)
+        raise
     finally:
         if sv is not None and not finished:
             sv.abort("stream closed before the end")
@@ -649,6 +656,13 @@ async def _apump(
         unsent = carried + (sv.unsent if sv is not None else "")
         if unsent:
             yield tail(unsent, exc.report)
+        raise
+    except GeneratorExit:  # the consumer left early (break, close()): on_report still hears of it
+        if sv is not None and not finished:
+            finished = True
+            report = sv.abort("stream closed before the end")
+            if on_report:
+                on_report(report)
         raise
     finally:
         if sv is not None and not finished:

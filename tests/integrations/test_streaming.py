@@ -168,3 +168,21 @@ def test_a_claim_the_extractor_carries_over_from_the_previous_sentence_is_still_
     for sentence in ("She won the Nobel Prize.", "She was born in Warsaw."):
         start = text.index(sentence)
         assert any(c.claim.start <= start and c.claim.end >= start + len(sentence) for c in claims), sentence
+
+
+async def test_a_consumer_leaving_early_still_gets_the_partial_report(lexical, docs) -> None:
+    text = "Marie Curie was a physicist. She won the Nobel Prize. She was born in Warsaw."
+    reports = []
+    stream = guard_stream(iter(tokens(text)), lexical, context=docs, on_report=reports.append)
+    next(stream)
+    stream.close()
+    astream = aguard_stream(_aiter(tokens(text)), lexical, context=docs, on_report=reports.append)
+    await astream.__anext__()
+    await astream.aclose()
+    assert len(reports) == 2
+    assert all("stream closed before the end" in r.errors for r in reports)
+
+
+async def _aiter(items: list[str]) -> AsyncIterator[str]:
+    for item in items:
+        yield item

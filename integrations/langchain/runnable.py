@@ -267,17 +267,21 @@ class GuardrailRunnable(Runnable[Any, Any]):
     ) -> AsyncIterator[Any]:
         s = _StreamState(self, evidence, question)
         reports: list[Report] = []
+        pump = _apump(
+            s.aevidence_first(chunks),
+            s.make,
+            get_text=s.text,
+            rewrap=s.rewrap,
+            tail=s.tail,
+            on_report=reports.append,
+        )
         try:
-            async for chunk in _apump(
-                s.aevidence_first(chunks),
-                s.make,
-                get_text=s.text,
-                rewrap=s.rewrap,
-                tail=s.tail,
-                on_report=reports.append,
-            ):
+            async for chunk in pump:
                 yield chunk
         finally:
+            # `async for` never closes what it iterates: a consumer that left early must stop
+            # the pending checks now and still get the partial report.
+            await pump.aclose()
             if reports:
                 await _aemit(reports[-1], config)
 

@@ -328,6 +328,24 @@ def test_guard_stream_takes_evidence_as_documents_too(lexical) -> None:
     assert get_report(out[-1])["ok"] is True
 
 
+async def test_aguard_stream_closed_early_ends_its_checks_and_reports(lexical, monkeypatch) -> None:
+    emitted = []
+
+    async def emit(report, config):  # what the guardrail_report event would carry
+        emitted.append(report)
+
+    monkeypatch.setattr("guardrail.integrations.langchain.runnable._aemit", emit)
+
+    async def chunks():
+        for t in ("Marie Curie was a physicist. ", "She won the Nobel ", "Prize in Physics in 1903."):
+            yield AIMessageChunk(content=t, id="m")
+
+    stream = GuardrailRunnable(lexical).aguard_stream(chunks(), evidence=DOCS)
+    await stream.__anext__()
+    await stream.aclose()
+    assert len(emitted) == 1 and "stream closed before the end" in emitted[0].errors
+
+
 def test_wrapped_chain_keeps_its_input_schema(lexical) -> None:
     chain = PROMPT | _model(GOOD)
     guarded = GuardrailRunnable(lexical).wrap(chain)

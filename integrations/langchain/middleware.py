@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
@@ -10,7 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from guardrail import BlockedResponse, ConfigError, Guardrail, Report
 
-from .._common import arun_check, derive, report_data, resolve, run_check, text_of, with_text
+from .._common import arun_check, derive, policy_name, report_data, resolve, run_check, text_of, with_text
 from ._evidence import as_evidence_list, tool_evidence
 
 __all__ = ["GuardrailMiddleware", "Strategy"]
@@ -32,7 +33,8 @@ class GuardrailMiddleware(AgentMiddleware):
     ``retry_then`` to the new answer).  Evidence: the conversation's tool results
     (``tool_results_as_evidence``), ``context`` (documents, or a callable receiving the agent
     state) and the Guardrail's retrievers.  The report rides in
-    ``response_metadata["guardrail"]`` of the final message.
+    ``response_metadata["guardrail"]`` of the final message.  ``name`` tells two instances in
+    one agent apart (``create_agent`` refuses two middlewares of the same name).
     """
 
     def __init__(
@@ -45,8 +47,10 @@ class GuardrailMiddleware(AgentMiddleware):
         tool_results_as_evidence: bool = True,
         retry_prompt: str = _RETRY_PROMPT,
         on_report: Callable[[Report], None] | None = None,
+        name: str | None = None,
     ) -> None:
         super().__init__()
+        self._name = name
         if strategy not in ("annotate", "flag", "redact", "block", "retry"):
             raise ConfigError(f"unknown strategy {strategy!r}; choose annotate, flag, redact, block or retry")
         base = resolve(guardrail)
@@ -57,7 +61,18 @@ class GuardrailMiddleware(AgentMiddleware):
         self.context, self.tool_results_as_evidence = context, tool_results_as_evidence
         self.retry_prompt, self.on_report = retry_prompt, on_report
 
+    @property
+    def name(self) -> str:
+        return self._name or type(self).__name__
+
     # -- helpers ---------------------------------------------------------------------------
+
+    def _settle(self, first: Report) -> Report:
+        """``retry_then`` applied to a first answer that needed no retry: its verdicts stand, so
+        the answer is not checked a second time.  A report that failed open stays as it is."""
+        if first.errors:
+            return first
+        return replace(first, output=self.guardrail.policy.apply(first), policy=policy_name(self.guardrail))
 
     def _final(self, response: ModelResponse) -> tuple[int, AIMessage, str] | None:
         for i in range(len(response.result) - 1, -1, -1):
@@ -108,16 +123,18 @@ class GuardrailMiddleware(AgentMiddleware):
             return response
         index, message, text = final
         evidence, question = self._inputs(request)
-        if self.strategy == "retry":
-            first = run_check(self._probe, text, evidence, question)
-            if first.flagged and not first.errors:
+        try:
+            if self.strategy != "retry":
+                report = run_check(self.guardrail, text, evidence, question)
+            elif not (first := run_check(self._probe, text, evidence, question)).flagged or first.errors:
+                report = self._settle(first)
+            else:
                 response = handler(self._retry_request(request, message, first))
                 final = self._final(response)
                 if final is None:
                     return response
                 index, message, text = final
-        try:
-            report = run_check(self.guardrail, text, evidence, question)
+                report = run_check(self.guardrail, text, evidence, question)
         except BlockedResponse as exc:
             if self.on_report:
                 self.on_report(exc.report)
@@ -133,16 +150,18 @@ class GuardrailMiddleware(AgentMiddleware):
             return response
         index, message, text = final
         evidence, question = self._inputs(request)
-        if self.strategy == "retry":
-            first = await arun_check(self._probe, text, evidence, question)
-            if first.flagged and not first.errors:
+        try:
+            if self.strategy != "retry":
+                report = await arun_check(self.guardrail, text, evidence, question)
+            elif not (first := await arun_check(self._probe, text, evidence, question)).flagged or first.errors:
+                report = self._settle(first)
+            else:
                 response = await handler(self._retry_request(request, message, first))
                 final = self._final(response)
                 if final is None:
                     return response
                 index, message, text = final
-        try:
-            report = await arun_check(self.guardrail, text, evidence, question)
+                report = await arun_check(self.guardrail, text, evidence, question)
         except BlockedResponse as exc:
             if self.on_report:
                 self.on_report(exc.report)

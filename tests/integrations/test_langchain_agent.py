@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _integration_helpers import BAD, GOOD, ToolModel
+from _integration_helpers import BAD, GOOD, LexicalNLI, ToolModel
 from guardrail.integrations.langchain import GuardrailMiddleware, get_report
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -92,3 +92,22 @@ def test_static_context_and_verifier_failure(lexical, failing, docs) -> None:
 def test_unknown_strategy_rejected(lexical) -> None:
     with pytest.raises(ConfigError, match="unknown strategy 'ignore'; choose annotate"):
         GuardrailMiddleware(lexical, strategy="ignore")  # type: ignore[arg-type]
+
+
+def test_retry_checks_a_good_first_answer_once(lexical) -> None:
+    agent, _ = _agent(GuardrailMiddleware(lexical), GOOD)
+    before = LexicalNLI.calls
+    _ask(agent)
+    one_check = LexicalNLI.calls - before
+    agent, model = _agent(GuardrailMiddleware(lexical, strategy="retry", retry_then="annotate"), GOOD)
+    before = LexicalNLI.calls
+    final = _ask(agent)[-1]
+    assert LexicalNLI.calls - before == one_check and model.calls == 2
+    assert final.content.startswith("Marie Curie was a physicist [1].") and get_report(final)["policy"] == "annotate"
+
+
+def test_two_instances_in_one_agent_need_names(lexical) -> None:
+    model = ToolModel(messages=iter([GOOD]), seen=[])
+    both = [GuardrailMiddleware(lexical, strategy="flag", name="monitor"), GuardrailMiddleware(lexical)]
+    final = _ask(create_agent(model, tools=[], middleware=both))[-1]
+    assert get_report(final) is not None

@@ -327,7 +327,8 @@ class EvidenceIndex:
 
     def add_files(self, paths: Iterable[str | os.PathLike[str]], *, replace: bool = False,
                   progress: Progress | None = None) -> list[str]:
-        """Read, chunk and add files (txt, md, html, pdf); returns their document ids.
+        """Read, chunk and add files (txt, md, html, pdf); returns the document ids of those
+        with text (an empty file adds nothing, like a blank text in ``add_texts``).
 
         A file's id is its name (its path relative to the folder for ``add_folder``), made
         longer only when another file already took it.  Metadata: ``source`` (absolute path),
@@ -356,7 +357,7 @@ class EvidenceIndex:
             meta = {**doc.metadata, "title": doc.title, "url": doc.url}
             docs.append((doc_id, doc.text, meta, doc.page_starts))
         self._add_documents(docs, replace=replace, progress=progress)
-        return [d[0] for d in docs]
+        return [d[0] for d in docs if d[1].strip()]  # an empty file adds nothing, as a blank text
 
     def add_folder(self, path: str | os.PathLike[str], extensions: Iterable[str] = SUPPORTED_EXTENSIONS, *,
                    pattern: str = "**/*", replace: bool = False,

@@ -324,6 +324,15 @@ def test_a_file_from_a_subfolder_added_again_keeps_its_id(tmp_path: Path) -> Non
         "The H3 costs 599 euros."]
 
 
+def test_empty_files_add_nothing_and_return_no_id(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("The H3 costs 499 euros.", encoding="utf-8")
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "blank.md").write_text("  \n\n", encoding="utf-8")
+    index = EvidenceIndex(embedder=HashEmbedder())
+    assert index.add_folder(tmp_path) == ["a.md"] and index.num_documents == 1
+    assert index.add_files([tmp_path / "empty.txt"]) == []
+
+
 def test_unreadable_files_raise_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index = EvidenceIndex(embedder=HashEmbedder())
     cases = {"notes.docx": (b"PK", "unsupported file type"), "bin.txt": (b"ab\x00cd", "looks binary"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -21,9 +22,12 @@ from typing import IO, Any
 
 from guardrail import ConfigError
 
+from .inputs import STDIN_SPOOL_PREFIX
+
 __all__ = ["AuditDir", "ResumeError"]
 
 CHECKPOINT_VERSION = 1
+PENDING_DIR = ".ray-pending"  # the Ray engine's shards of records still to check
 
 
 class ResumeError(ConfigError):
@@ -49,9 +53,17 @@ class AuditDir:
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    def make_root(self) -> None:
+        """Create the directory; one that cannot be (a file, no permission) is a bad ``--out``."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigError(f"cannot use {self.root} as the output directory (--out): {reason}") from None
+
     def open(self, identity: Mapping[str, Any], *, resume: bool, overwrite: bool = False) -> set[int]:
         """Prepare the directory and return the input line numbers already done."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.make_root()
         existing = self.checkpoint.exists() or _nonempty(self.report) or _nonempty(self.rejects)
         if existing and overwrite:
             for path in (self.report, self.rejects, self.checkpoint, self.summary, self.html):
@@ -90,6 +102,7 @@ class AuditDir:
         self._files.clear()
         if complete:
             self._sort_rejects()
+            self._remove_leftovers()
         if self._state:
             self._state.update(complete=complete, updated_at=time.time())
             self._write_checkpoint()
@@ -159,6 +172,15 @@ class AuditDir:
         tmp.write_bytes(b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows))
         os.replace(tmp, self.rejects)
 
+    def _remove_leftovers(self) -> None:
+        """Delete what killed runs left: the Ray engine's copy of the records still to check
+        and stdin spools.  Their own run removes them unless it was SIGKILLed, and a resume on
+        another engine, or of other piped data, would otherwise keep a copy of the log forever.
+        Done once the audit is complete, when no run reads them any more."""
+        shutil.rmtree(self.root / PENDING_DIR, ignore_errors=True)
+        for spool in self.root.glob(f"{STDIN_SPOOL_PREFIX}*.jsonl"):
+            spool.unlink(missing_ok=True)
+
     def _write_checkpoint(self) -> None:
         tmp = self.checkpoint.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self._state, indent=1, default=str), encoding="utf-8")
@@ -217,8 +239,16 @@ def _check_same(previous: Mapping[str, Any], current: Mapping[str, Any]) -> None
             "the input changed since this audit started (size or content differs): "
             "resume with the same file, or start again with --overwrite (overwrite=True)"
         )
-    detail = ", ".join(f"{k}: {previous.get(k)!r} -> {current.get(k)!r}" for k in diffs)
+    detail = ", ".join(_diff(k, previous.get(k), current.get(k)) for k in diffs)
     raise ResumeError(
         f"--resume (resume=True) with different options than the audit in progress ({detail}); "
         "use the original options, or start again with --overwrite (overwrite=True)"
     )
+
+
+def _diff(key: str, before: Any, after: Any) -> str:
+    """``limit: None -> 100``; for settings only the keys that differ, not two dozen that do not."""
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        keys = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+        return ", ".join(f"{key}.{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in keys)
+    return f"{key}: {before!r} -> {after!r}"

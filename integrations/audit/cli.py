@@ -3,8 +3,8 @@
 
 Exit codes: 0 every line was audited; 3 some lines were rejected (see rejects.jsonl) or some
 records could not be checked (``status: "error"`` in report.jsonl); 4 the hallucination rate is
-above ``--fail-over``; 2 bad options (a missing input, an unusable ``--index``, an unknown
-``--web`` provider) or an output directory that cannot be resumed; 1 the audit failed (the model
+above ``--fail-over``; 2 bad options (a missing or unreadable input, an unusable ``--index`` or
+``--out``, an unknown ``--web`` provider) or an output directory that cannot be resumed; 1 the audit failed (the model
 cannot load); 130 interrupted (everything finished so far is saved: rerun with ``--resume``).
 """
 

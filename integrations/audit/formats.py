@@ -175,7 +175,8 @@ def parse_line(line_no: int, text: str, shape: str = "auto", fields: FieldMap | 
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RejectedLine(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        # Some messages end in "at" ("Invalid control character at"): the column says where.
+        raise RejectedLine(f"invalid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})") from None
     if not isinstance(raw, dict):
         raise RejectedLine(f"expected a JSON object, got {type(raw).__name__}")
     detected = detect(raw) if shape == "auto" else shape

@@ -15,15 +15,28 @@ import random
 import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["InputSource", "open_input"]
+from guardrail import ConfigError
+
+__all__ = ["InputSource", "UnreadableInput", "open_input"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+STDIN_SPOOL_PREFIX = "audit-stdin-"  # AuditDir removes spools a SIGKILLed run left behind
+_BOM = "\ufeff"  # Windows tools (PowerShell, Excel, Notepad) start UTF-8 files with it
 _HEAD = 1 << 20  # bytes hashed at each end of a file: enough to tell logs apart, cheap for GBs
+
+
+class UnreadableInput(ConfigError):
+    """The input cannot be read to its end (a truncated or corrupt gzip file).
+
+    A ``ConfigError`` (exit 2, like a missing input): found by the counting pass, before
+    anything is written, rather than as an "Aborted." halfway through the audit.
+    """
 
 
 @dataclass(frozen=True)
@@ -36,21 +49,19 @@ class InputSource:
     spooled: bool = False
 
     def lines(self) -> Iterator[tuple[int, str]]:
-        """(1-based line number, text) of every non-blank line."""
-        with self._open() as fh:
-            for i, raw in enumerate(fh, start=1):
-                text = raw.decode("utf-8", errors="replace").strip()
-                if text:
-                    yield i, text
+        """(1-based line number, text) of every non-blank line; a leading BOM is not text."""
+        for i, raw in self._raw_lines():
+            text = _text(i, raw)
+            if text:
+                yield i, text
 
     def line_numbers(self) -> list[int]:
-        """Line numbers of non-blank lines, without decoding them (the counting pass)."""
-        out = []
-        with self._open() as fh:
-            for i, raw in enumerate(fh, start=1):
-                if raw.strip():
-                    out.append(i)
-        return out
+        """Line numbers of non-blank lines (the counting pass).
+
+        Blank is decided as ``lines`` decides it: a line of non-ASCII spaces counted here but
+        never yielded there would stay "to do" forever and be counted in scope.
+        """
+        return [i for i, raw in self._raw_lines() if _text(i, raw)]
 
     def select(self, *, limit: int | None, sample: int | None, seed: int) -> set[int] | None:
         """Line numbers to audit: a seeded sample of ``sample`` lines, then the first ``limit``.
@@ -70,6 +81,18 @@ class InputSource:
         if self.spooled:
             self.path.unlink(missing_ok=True)
 
+    def _raw_lines(self) -> Iterator[tuple[int, bytes]]:
+        i = 0
+        try:
+            with self._open() as fh:
+                for i, raw in enumerate(fh, start=1):
+                    yield i, raw
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise UnreadableInput(
+                f"{self.name}: the gzip data is truncated or corrupt after line {i} ({exc}); "
+                "recompress or repair it (zcat FILE | guardrail audit - ... reads what is left)"
+            ) from None
+
     def _open(self) -> BinaryIO:
         fh = open(self.path, "rb")  # noqa: SIM115 - returned to the caller's with-block
         if fh.read(2) == _GZIP_MAGIC:
@@ -82,7 +105,7 @@ class InputSource:
 def open_input(name: str, *, spool_dir: Path | None = None) -> InputSource:
     """An ``InputSource`` for a path (plain or gzip, detected by magic bytes) or ``-`` for stdin."""
     if name == "-":
-        fd, tmp = tempfile.mkstemp(prefix="audit-stdin-", suffix=".jsonl", dir=spool_dir)
+        fd, tmp = tempfile.mkstemp(prefix=STDIN_SPOOL_PREFIX, suffix=".jsonl", dir=spool_dir)
         with os.fdopen(fd, "wb") as out:
             # CliRunner and some embedders give a text-only stdin.
             stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode())
@@ -93,6 +116,13 @@ def open_input(name: str, *, spool_dir: Path | None = None) -> InputSource:
     if not path.is_file():
         raise FileNotFoundError(f"no such input file: {name}")
     return InputSource(name=name, path=path, fingerprint=_fingerprint(path))
+
+
+def _text(line_no: int, raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    if line_no == 1:
+        text = text.removeprefix(_BOM)
+    return text.strip()
 
 
 def _fingerprint(path: Path) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .checkpoint import PENDING_DIR
 from .formats import AuditRecord
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from .runner import AuditOptions, Planned
 
 __all__ = ["AuditActor", "run_ray"]
-
-_PENDING_DIR = ".ray-pending"
 
 
 class AuditActor:
@@ -78,7 +77,7 @@ def run_ray(
     from ray.data import ActorPoolStrategy
 
     workers = max(1, options.workers)
-    pending = Path(options.out) / _PENDING_DIR
+    pending = Path(options.out) / PENDING_DIR
     shutil.rmtree(pending, ignore_errors=True)
     pending.mkdir(parents=True)
     n = _write_shards(work, pending, write, shard_size=_shard_size(expected, options.batch_size, workers))

@@ -23,6 +23,7 @@ __all__ = ["MAX_PASSAGE_CHARS", "SCHEMA_VERSION", "error_result", "is_unverified
 SCHEMA_VERSION = 1
 MAX_PASSAGE_CHARS = 20_000  # far above a retrieved chunk; stops a pasted file or tool dump
 
+
 def is_unverified(claim: Mapping[str, Any]) -> bool:
     """Whether a claim of ``report.jsonl`` was reported without being checked (the engine's
     ``ClaimResult.verified``): its verdict and score say nothing."""

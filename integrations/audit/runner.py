@@ -287,14 +287,16 @@ def run_audit(options: AuditOptions, *, guard: Guardrail | None = None, console:
     )
     adir = AuditDir(options.out)
     if options.input == "-":  # stdin is spooled beside the results (same disk, cleaned up after)
-        options.out.mkdir(parents=True, exist_ok=True)
+        adir.make_root()
     source = open_input(options.input, spool_dir=options.out if options.input == "-" else None)
     tally = Tally()
     complete = False
     try:
-        done = adir.open(options.identity(source.fingerprint), resume=options.resume, overwrite=options.overwrite)
+        # The counting pass reads the whole input before anything is written: an unreadable
+        # input (a truncated gzip) is then a usage error, not an audit a rerun must --overwrite.
         selected = source.select(limit=options.limit, sample=options.sample, seed=options.seed)
         in_scope = selected if selected is not None else set(source.line_numbers())
+        done = adir.open(options.identity(source.fingerprint), resume=options.resume, overwrite=options.overwrite)
         todo = len(in_scope - done)
         if done and options.progress:
             console.print(f"resuming: {len(done & in_scope)} of {len(in_scope)} records already done")

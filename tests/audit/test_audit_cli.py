@@ -72,6 +72,8 @@ def test_rerun_needs_resume_and_resume_of_a_finished_audit_adds_nothing(run_cli,
     assert len(read_jsonl(out / "rejects.jsonl")) == 1
     other = run_cli(EXAMPLES, "--out", out, "--resume", "--support-threshold", "0.9")
     assert other.exit_code == 2 and "different options" in other.output
+    # The setting that differs, not every setting twice.
+    assert "settings.support_threshold: 0.5 -> 0.9" in other.output and "max_claims" not in other.output
 
 
 def test_resume_finishes_a_partial_audit_without_duplicates(run_cli, example_audit, tmp_path):
@@ -163,6 +165,37 @@ def test_usage_errors(run_cli, tmp_path):
     assert missing.exit_code == 2 and "no such input file" in missing.output
     assert not (tmp_path / "o").exists()  # nothing left behind by a run that could not start
     assert run_cli(EXAMPLES, "--ray-address", "auto", "--out", tmp_path / "o2").exit_code == 2
+
+
+def test_an_unreadable_input_or_output_is_a_usage_error_and_leaves_no_audit(run_cli, tmp_path):
+    data = gzip.compress(EXAMPLES.read_bytes() * 40)
+    cut = tmp_path / "cut.jsonl.gz"  # a log still being written, or a download cut short
+    cut.write_bytes(data[: len(data) // 2])
+    result = run_cli(cut, "--out", tmp_path / "o")
+    assert result.exit_code == 2, result.output
+    assert "truncated or corrupt after line" in result.output and "Aborted" not in result.output
+    assert not (tmp_path / "o" / "checkpoint.json").exists()  # the rerun needs no --overwrite
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    for args in ((EXAMPLES,), ("-",)):
+        refused = run_cli(*args, "--out", not_a_dir, input="")
+        assert refused.exit_code == 2, refused.output
+        assert "cannot use" in refused.output and "output directory (--out)" in refused.output
+
+
+def test_a_finished_audit_removes_what_killed_runs_left_in_out(run_cli, example_audit, tmp_path):
+    out = copy_audit(example_audit, tmp_path / "out")
+    rows = (out / "report.jsonl").read_text().splitlines(keepends=True)
+    (out / "report.jsonl").write_text("".join(rows[:4]))
+    # A SIGKILLed --engine ray run leaves its shards (a copy of the log), a piped run its spool.
+    (out / ".ray-pending").mkdir()
+    (out / ".ray-pending" / "part-000000.jsonl").write_text('{"record": "{}"}\n')
+    (out / "audit-stdin-dead.jsonl").write_text("{}\n")
+    result = run_cli(EXAMPLES, "--out", out, "--resume")
+    assert result.exit_code == 3, result.output
+    assert not (out / ".ray-pending").exists() and not list(out.glob("audit-stdin-*"))
+    assert sorted(r["line"] for r in read_jsonl(out / "report.jsonl")) == sorted(EXAMPLE_LINES - EXAMPLE_REJECTED)
 
 
 def test_module_entry_point_help():

@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import EXAMPLE_LINES, EXAMPLE_REJECTED, EXAMPLE_SKIPPED, EXAMPLES
 from guardrail.integrations.audit.formats import AuditRecord, FieldMap, RejectedLine, SkippedLine, parse_line
-from guardrail.integrations.audit.inputs import open_input
+from guardrail.integrations.audit.inputs import UnreadableInput, open_input
 
 DOC = "The Eiffel Tower is 330 metres tall and stands in Paris. It was completed in 1889."
 LONG_PROMPT = "Use these notes to answer. " + " ".join(["The tower was repainted in 2019."] * 12)
@@ -198,6 +198,7 @@ def test_field_overrides_and_group_by_from_metadata():
         ('{"response": 42}', "not text"),
         ('{"response": "x", "context": 5}', "context must be"),
         ('{"response": "x", "context": [{"title": "no text"}]}', "has no text"),
+        ('{"response": "a\tb"}', r"invalid JSON: Invalid control character \(column 16\)"),  # not "at (column"
     ],
 )
 def test_malformed_lines_are_rejected_with_a_reason(text, reason):
@@ -260,3 +261,32 @@ def test_a_record_keeps_the_start_of_its_line_through_json():
     record = parse_line(3, line)
     assert record.line_head == line[:500]
     assert AuditRecord.from_json(json.loads(json.dumps(record.to_json()))) == record  # as Ray shards carry it
+
+
+def test_a_bom_and_crlf_from_windows_tools_do_not_reject_the_first_line(tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"response": "a"}\r\n{"response": "b"}\r\n')
+    assert [t for _, t in open_input(str(path)).lines()] == ['{"response": "a"}', '{"response": "b"}']
+    gz = tmp_path / "export.jsonl.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert parse_line(1, next(open_input(str(gz)).lines())[1]).answer == "a"
+
+
+def test_blank_means_the_same_to_the_counting_pass_and_the_reading_pass(tmp_path):
+    # A line of non-breaking spaces counted in scope but never read would stay "to do" forever.
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes('{"response": "a"}\n\u00a0\u00a0\n\x1c\n{"response": "b"}\n'.encode())
+    src = open_input(str(path))
+    assert src.line_numbers() == [n for n, _ in src.lines()] == [1, 4]
+
+
+def test_a_truncated_or_corrupt_gzip_is_an_unreadable_input_naming_the_line(tmp_path):
+    data = gzip.compress(b"".join(b'{"id": %d, "response": "%s"}\n' % (i, b"x" * 200) for i in range(200)))
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnreadableInput, match=r"cut.jsonl.gz: the gzip data is truncated or corrupt after line \d+"):
+        open_input(str(cut)).line_numbers()
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(b"\x1f\x8bnot gzip at all\n")
+    with pytest.raises(UnreadableInput, match="after line 0"):
+        list(open_input(str(bad)).lines())

@@ -61,19 +61,26 @@ class AuditDir:
             reason = exc.strerror or str(exc)
             raise ConfigError(f"cannot use {self.root} as the output directory (--out): {reason}") from None
 
-    def open(self, identity: Mapping[str, Any], *, resume: bool, overwrite: bool = False) -> set[int]:
-        """Prepare the directory and return the input line numbers already done."""
-        self.make_root()
+    def check_usable(self, *, resume: bool, overwrite: bool) -> bool:
+        """Whether the directory holds an audit; ``ResumeError`` when it does and neither
+        ``resume`` nor ``overwrite`` says what to do with it.  Cheap: callers about to do long
+        work first (``--calibrate``) ask before it, not after."""
         existing = self.checkpoint.exists() or _nonempty(self.report) or _nonempty(self.rejects)
-        if existing and overwrite:
-            for path in (self.report, self.rejects, self.checkpoint, self.summary, self.html):
-                path.unlink(missing_ok=True)
-            existing = False
-        if existing and not resume:
+        if existing and not resume and not overwrite:
             raise ResumeError(
                 f"{self.root} already holds an audit: continue it with --resume (resume=True) "
                 "or start again with --overwrite (overwrite=True)"
             )
+        return existing
+
+    def open(self, identity: Mapping[str, Any], *, resume: bool, overwrite: bool = False) -> set[int]:
+        """Prepare the directory and return the input line numbers already done."""
+        self.make_root()
+        existing = self.check_usable(resume=resume, overwrite=overwrite)
+        if existing and overwrite:
+            for path in (self.report, self.rejects, self.checkpoint, self.summary, self.html):
+                path.unlink(missing_ok=True)
+            existing = False
         done: set[int] = set()
         if existing:
             previous = self.read_checkpoint()

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from guardrail import ConfigError, GuardrailError, Settings
 
-from .checkpoint import ResumeError
+from .checkpoint import AuditDir, ResumeError
 from .formats import FieldMap
 
 __all__ = ["EXIT_FAIL_OVER", "EXIT_INTERRUPTED", "EXIT_REJECTS", "audit", "register", "standalone_app"]
@@ -219,6 +219,9 @@ def audit(
         guard = None
         if calibrate is not None:
             from .calibrate import calibrate as run_calibration
+
+            if input is not None:  # refuse an --out in use now, not after a long calibration
+                AuditDir(out).check_usable(resume=resume, overwrite=overwrite)
 
             guard = build_guardrail(settings, index=str(index) if index else None, **web_options)
             target = save_settings or out / "settings.json"

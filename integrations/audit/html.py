@@ -76,6 +76,7 @@ def render_html(adir: AuditDir, summary: Mapping[str, Any], *, max_records: int 
         s=summary,
         charts=charts,
         records=records,
+        shown_lines={r["line"] for r in records},  # links to records not drawn below would be dead
         shown_of=shown_of,
         rejects=adir.rejected()[:200],
         colors=VERDICT_COLORS,

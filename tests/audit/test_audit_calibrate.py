@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from conftest import EXAMPLES
@@ -92,3 +93,13 @@ def test_calibrate_saves_settings_the_checker_loads(run_cli, tmp_path):
     summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
     saved = Settings.load(tmp_path / "cfg" / "guardrail.json")
     assert summary["thresholds"]["support"] == saved.support_threshold
+
+
+def test_calibrate_into_an_audit_in_use_is_refused_before_calibrating(run_cli, tmp_path, example_audit):
+    out = tmp_path / "in-use"
+    shutil.copytree(example_audit, out)
+    before = (out / "report.jsonl").read_bytes()
+    result = run_cli(EXAMPLES, "--calibrate", labeled_file(tmp_path), "--out", out)
+    assert result.exit_code == 2 and "already holds an audit" in result.output
+    assert not (out / "settings.json").exists() and not (out / "calibration.json").exists()
+    assert (out / "report.jsonl").read_bytes() == before

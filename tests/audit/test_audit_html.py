@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import EXAMPLES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -65,3 +66,17 @@ def test_html_renders_offline_in_headless_chromium(example_audit, tmp_path):
     assert len(re.findall(r'<svg class="chart', rendered)) >= 4
     assert re.search(r'<span class="stat" id="count">\d+ shown</span>', rendered)
     assert "<rect" in rendered
+
+
+def test_top_claims_link_only_to_records_drawn_below(example_audit, tmp_path, run_cli):
+    out = tmp_path / "few"
+    shutil.copytree(example_audit, out)
+    for f in ("report.html", "summary.json"):
+        (out / f).unlink()
+    result = run_cli(EXAMPLES, "--out", out, "--resume", "--html-max-records", "1")
+    assert result.exit_code == 3, result.output
+    html = (out / "report.html").read_text()
+    drawn = set(re.findall(r'id="rec-(\d+)"', html))
+    linked = set(re.findall(r'href="#rec-(\d+)"', html))
+    assert len(drawn) == 1 and linked <= drawn
+    assert 'title="input line' in html  # the others are named, not linked

@@ -326,7 +326,8 @@ class EvidenceIndex:
         return doc_ids
 
     def add_files(self, paths: Iterable[str | os.PathLike[str]], *, replace: bool = False,
-                  progress: Progress | None = None) -> list[str]:
+                  progress: Progress | None = None,
+                  on_skip: Callable[[Path, InputError], None] | None = None) -> list[str]:
         """Read, chunk and add files (txt, md, html, pdf); returns the document ids of those
         with text (an empty file adds nothing, like a blank text in ``add_texts``).
 
@@ -334,12 +335,17 @@ class EvidenceIndex:
         longer only when another file already took it.  Metadata: ``source`` (absolute path),
         ``type`` (extension), ``page`` for PDFs; the title comes from the first heading or
         the HTML ``<title>``.
+
+        A file that cannot be read (binary, not UTF-8, too big, a PDF without pypdf) raises
+        ``InputError`` and adds nothing; with ``on_skip`` it is left out instead and
+        ``on_skip(path, error)`` told why, so one bad file in a folder of thousands does not
+        stop the build.
         """
         files = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
-        return self._add_paths(files, None, replace, progress)
+        return self._add_paths(files, None, replace, progress, on_skip)
 
     def _add_paths(self, files: list[Path], root: Path | None, replace: bool,
-                   progress: Progress | None) -> list[str]:
+                   progress: Progress | None, on_skip: Callable[[Path, InputError], None] | None) -> list[str]:
         files = list({p.resolve(): p for p in files}.values())  # the same file twice is read once
         docs: list[tuple[str, str, dict[str, Any], list[int] | None]] = []
         taken: set[str] = set()
@@ -347,7 +353,13 @@ class EvidenceIndex:
         # as "notes/a.md", then on its own (rel "a.md"), it must not become a second document.
         indexed = {self._doc_source(d): d for d in self._docs}
         for path in files:
-            doc = read_document(path)  # InputError naming the file, and what to install for pdf
+            try:
+                doc = read_document(path)  # InputError naming the file, and what to install for pdf
+            except InputError as exc:
+                if on_skip is None:
+                    raise
+                on_skip(path, exc)
+                continue
             known = indexed.get(str(path.resolve()))
             if known is not None and not replace:
                 raise InputError(f"{path} is already in the index as {known!r}; pass replace=True "
@@ -360,13 +372,13 @@ class EvidenceIndex:
         return [d[0] for d in docs if d[1].strip()]  # an empty file adds nothing, as a blank text
 
     def add_folder(self, path: str | os.PathLike[str], extensions: Iterable[str] = SUPPORTED_EXTENSIONS, *,
-                   pattern: str = "**/*", replace: bool = False,
-                   progress: Progress | None = None) -> list[str]:
+                   pattern: str = "**/*", replace: bool = False, progress: Progress | None = None,
+                   on_skip: Callable[[Path, InputError], None] | None = None) -> list[str]:
         """Add every file under ``path`` matching ``pattern`` with one of ``extensions``.
 
         Files are read in sorted order; hidden files and folders are skipped.  Pass
         ``extensions=("md", "txt")`` to leave PDFs out where pypdf is not installed (a PDF
-        then raises ``InputError`` naming the package).
+        then raises ``InputError`` naming the package).  ``on_skip``: as for ``add_files``.
         """
         root = Path(path)
         if not root.is_dir():
@@ -376,7 +388,7 @@ class EvidenceIndex:
                        and not any(part.startswith(".") for part in p.relative_to(root).parts))
         if not files:
             raise InputError(f"no {'/'.join(sorted(exts))} files under {root}")
-        return self._add_paths(files, root, replace, progress)
+        return self._add_paths(files, root, replace, progress, on_skip)
 
     def remove(self, doc_ids: Iterable[str]) -> int:
         """Remove documents (all their chunks); returns how many chunks went."""

@@ -47,6 +47,9 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+_SKIP_HELP = "leave out files that cannot be read (binary, not UTF-8, too big), naming each on stderr"
+
+
 @contextmanager
 def _embedding_progress(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
     """A progress callback for ``EvidenceIndex.add_*`` drawing one bar per call on stderr."""
@@ -66,15 +69,20 @@ def _embedding_progress(quiet: bool) -> Iterator[Callable[[int, int], None] | No
 
 
 def _add_paths(index: EvidenceIndex, paths: list[Path], *, replace: bool, extensions: list[str] | None,
-               progress: Callable[[int, int], None] | None) -> list[str]:
+               progress: Callable[[int, int], None] | None, skip_unreadable: bool) -> list[str]:
     files = [p for p in paths if not p.is_dir()]
     ids = []
+    kwargs: dict[str, Any] = {"on_skip": _skipped} if skip_unreadable else {}
     for folder in (p for p in paths if p.is_dir()):
-        kwargs: dict[str, Any] = {"extensions": extensions} if extensions else {}
-        ids += index.add_folder(folder, replace=replace, progress=progress, **kwargs)
+        ids += index.add_folder(folder, replace=replace, progress=progress,
+                                **({"extensions": extensions} if extensions else {}), **kwargs)
     if files:
-        ids += index.add_files(files, replace=replace, progress=progress)
+        ids += index.add_files(files, replace=replace, progress=progress, **kwargs)
     return ids
+
+
+def _skipped(path: Path, error: Exception) -> None:
+    _err.print(f"[yellow]skipped:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
 
 
 def _summary(verb: str, index: EvidenceIndex, ids: list[str], out: Path, started: float) -> None:
@@ -96,6 +104,7 @@ def build(
                                                        "--ext md --ext txt (default: all supported)")] = None,
     device: Annotated[str, typer.Option(help="torch device for embedding")] = "cpu",
     force: Annotated[bool, typer.Option("--force", help="overwrite an index already in --out")] = False,
+    skip_unreadable: Annotated[bool, typer.Option("--skip-unreadable", help=_SKIP_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Build a new index from documents and save it to --out."""
@@ -107,7 +116,8 @@ def build(
     with _errors():
         index = EvidenceIndex(model, chunk_chars=chunk_chars, overlap_chars=overlap, device=device)
         with _embedding_progress(quiet) as progress:
-            ids = _add_paths(index, paths, replace=False, extensions=ext, progress=progress)
+            ids = _add_paths(index, paths, replace=False, extensions=ext, progress=progress,
+                             skip_unreadable=skip_unreadable)
         index.save(out)
         _summary("Indexed", index, ids, out, started)
 
@@ -119,6 +129,7 @@ def add(
     paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="folders and/or files to add", exists=True)],
     replace: Annotated[bool, typer.Option("--replace",
                                           help="re-index documents already in the index")] = False,
+    skip_unreadable: Annotated[bool, typer.Option("--skip-unreadable", help=_SKIP_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Add documents to an existing index (saved in place)."""
@@ -126,7 +137,8 @@ def add(
     with _errors():
         index = EvidenceIndex.load(index_dir)
         with _embedding_progress(quiet) as progress:
-            ids = _add_paths(index, paths, replace=replace, extensions=None, progress=progress)
+            ids = _add_paths(index, paths, replace=replace, extensions=None, progress=progress,
+                             skip_unreadable=skip_unreadable)
         index.save(index_dir)
         _summary("Added", index, ids, index_dir, started)
 

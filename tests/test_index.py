@@ -353,6 +353,18 @@ def test_unreadable_files_raise_input_error(tmp_path: Path, monkeypatch: pytest.
     assert len(index) == 0
 
 
+def test_on_skip_leaves_unreadable_files_out_and_says_why(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("The H3 costs 499 euros.", encoding="utf-8")
+    (tmp_path / "bin.txt").write_bytes(b"ab\x00cd")
+    (tmp_path / "latin1.md").write_bytes("café".encode("latin-1"))
+    skipped: list[tuple[str, str]] = []
+    index = EvidenceIndex(embedder=HashEmbedder())
+    ids = index.add_folder(tmp_path, on_skip=lambda path, err: skipped.append((path.name, str(err))))
+    assert ids == ["a.md"] and index.num_documents == 1
+    assert [name for name, _ in skipped] == ["bin.txt", "latin1.md"] and "looks binary" in skipped[0][1]
+    assert index.add_files([tmp_path / "bin.txt"], on_skip=lambda path, err: None) == []
+
+
 def test_tiny_html_falls_back_to_visible_text(tmp_path: Path) -> None:
     page = tmp_path / "tiny.html"
     page.write_text("<html><head><title>T</title><script>var x;</script></head>"

@@ -109,6 +109,18 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "z").exists()
 
 
+def test_skip_unreadable_builds_from_the_rest_and_names_each_file(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("The H3 costs 499 euros.", encoding="utf-8")
+    (folder / "bin.txt").write_bytes(b"ab\x00cd")
+    code, _, stderr = invoke("build", folder, "--out", tmp_path / "strict", "-q")
+    assert code == 2 and "looks binary" in stderr and not (tmp_path / "strict").exists()
+    code, stdout, stderr = invoke("build", folder, "--out", tmp_path / "idx", "-q", "--skip-unreadable")
+    assert code == 0 and "skipped: cannot index" in stderr and "bin.txt" in stderr
+    assert "Indexed 1 document(s)" in stdout
+
+
 def test_empty_index_search(tmp_path: Path) -> None:
     from guardrail.index import EvidenceIndex
 

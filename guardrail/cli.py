@@ -177,8 +177,10 @@ def check(
     policy: Annotated[str, typer.Option(help="annotate | flag | redact | block")] = "annotate",
     fail: Annotated[str | None, typer.Option(help="open | closed: what a failing component does")] = None,
     settings: Annotated[Path | None, typer.Option(help="settings JSON (e.g. from audit --calibrate)")] = None,
-    web: Annotated[str | None, typer.Option(help="search provider: searxng|mediawiki|brave|tavily|serper")] = None,
-    web_url: Annotated[str | None, typer.Option(help="search endpoint URL (searxng, mediawiki)")] = None,
+    web: Annotated[str | None, typer.Option(help="search provider: searxng|mediawiki (alias wikipedia)|brave|"
+                                                 "tavily|serper")] = None,
+    web_url: Annotated[str | None, typer.Option(help="search endpoint URL: required for searxng, replaces the "
+                                                     "public endpoint of the others")] = None,
     allow_host: Annotated[
         list[str] | None, typer.Option(metavar="<host>", help="allow this host even if private/loopback "
                                                              "(repeatable)")

@@ -128,14 +128,16 @@ def audit(
     web: Annotated[
         str | None,
         typer.Option(
-            help="Also search the web for evidence with this provider: searxng|mediawiki|brave|tavily|serper "
+            help="Also search the web for evidence with this provider: searxng|mediawiki (alias wikipedia)|"
+            "brave|tavily|serper "
             "(brave, tavily and serper read BRAVE_API_KEY, TAVILY_API_KEY, SERPER_API_KEY).",
             rich_help_panel=_EVIDENCE,
         ),
     ] = None,
     web_url: Annotated[
         str | None,
-        typer.Option(help="Search endpoint URL (searxng, mediawiki).", rich_help_panel=_EVIDENCE),
+        typer.Option(help="Search endpoint URL: required for searxng, replaces the public endpoint of the others.",
+                     rich_help_panel=_EVIDENCE),
     ] = None,
     allow_host: Annotated[
         list[str] | None,

@@ -390,10 +390,9 @@ class Guardrail:
                 scored.append(Scored(window, relevance, float(p[0]), float(p[2])))
             results.append(decide(claim, scored, self.calibration, s.support_threshold,
                                   s.contradiction_threshold, _asserted(claim, job.answer, job.question)))
+        over = f"not verified: the answer has over {s.max_claims} claim{'s' * (s.max_claims != 1)}"
         for claim in job.claims[s.max_claims:]:
-            results.append(ClaimResult(claim, "unsupported", 0.0, (),
-                                       (f"not verified: the answer has over {s.max_claims} claims",),
-                                       verified=False))
+            results.append(ClaimResult(claim, "unsupported", 0.0, (), (over,), verified=False))
         citations = tuple(
             CitationCheck(marker, start, end, passage.id if passage else None,
                           bool(idx) and float(max(probs[i][0] for i in idx)) >= s.support_threshold)

@@ -105,6 +105,8 @@ def _check_pair(where: str, record: dict[str, Any]) -> None:
     for key in ("premise", "claim"):
         if not isinstance(record[key], str):
             raise InputError(f"{where}: {key!r} must be a string, got {_json_type(record[key])}")
+    if not record["claim"].strip():  # scored "unsupported" it would count as a right answer or a wrong one
+        raise InputError(f"{where}: 'claim' is empty")
     if record["label"] not in LABELS:
         raise InputError(f"{where}: 'label' must be one of {', '.join(LABELS)}; got {record['label']!r}")
 

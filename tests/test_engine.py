@@ -100,6 +100,9 @@ def test_one_megabyte_answer_gives_a_bounded_report(guard: Guardrail) -> None:
     verified, skipped = report.claims[:5], report.claims[5:]
     assert all(c.evidence and c.verified for c in verified)
     assert all(c.verdict == "unsupported" and not c.verified and "not verified" in c.issues[0] for c in skipped)
+    assert skipped[0].issues == ("not verified: the answer has over 5 claims",)
+    one = Guardrail(max_claims=1, nli=guard.nli).check(text[:200], context=CURIE_CONTEXT)
+    assert one.claims[1].issues == ("not verified: the answer has over 1 claim",)
     assert [c["verified"] for c in report.to_dict()["claims"][4:6]] == [True, False]
 
 

@@ -123,6 +123,7 @@ def test_a_later_record_missing_a_key_names_file_line_and_key(tmp_path: Path) ->
 @pytest.mark.parametrize(("kind", "change", "message"), [
     ("pairs", {"label": "maybe"}, "'label' must be one of supported, unsupported, contradicted; got 'maybe'"),
     ("pairs", {"claim": 3}, "'claim' must be a string, got a number"),
+    ("pairs", {"claim": "  "}, "'claim' is empty"),
     ("pairs", {"source": ["a"]}, "'source' must be a string, got an array"),
     ("responses", {"hallucinated": "yes"}, "'hallucinated' must be true or false, got 'yes'"),
     ("responses", {"hallucinated": 1}, "'hallucinated' must be true or false, got 1"),

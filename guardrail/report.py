@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from guardrail.exceptions import InputError
+
 Verdict = Literal["supported", "contradicted", "unsupported"]
 VERDICTS: tuple[Verdict, ...] = ("supported", "contradicted", "unsupported")
 
@@ -153,6 +155,50 @@ class Report:
     def to_json(self, **kwargs: Any) -> str:
         """The report as JSON; ``kwargs`` go to ``json.dumps`` (e.g. ``indent=2``)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, default=_jsonable, **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """The report ``to_dict`` wrote (a stored report, read back); computed keys are ignored.
+
+        ``InputError`` when ``data`` is not such a report.
+        """
+        try:
+            return cls(
+                answer=data["answer"],
+                claims=tuple(_claim_result(c) for c in data["claims"]),
+                sources=tuple(_passage(p) for p in data["sources"]),
+                annotated=data["annotated"],
+                output=data["output"],
+                policy=data["policy"],
+                citations=tuple(CitationCheck(**c) for c in data.get("citations", ())),
+                errors=tuple(data.get("errors", ())),
+                elapsed_ms=float(data.get("elapsed_ms", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"not a guardrail report: {type(exc).__name__}: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Report:
+        """``from_dict`` of JSON text (what ``to_json`` wrote)."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"not a guardrail report: {exc}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"not a guardrail report: a JSON {type(data).__name__}")
+        return cls.from_dict(data)
+
+
+def _passage(d: Mapping[str, Any]) -> Passage:
+    return Passage(d["text"], d["id"], d.get("url"), d.get("title"), dict(d.get("metadata") or {}))
+
+
+def _claim_result(d: Mapping[str, Any]) -> ClaimResult:
+    evidence = tuple(Evidence(_passage(e["passage"]), e["quote"], e["start"], e["end"], e["entailment"],
+                              e["contradiction"]) for e in d.get("evidence", ()))
+    claim = Claim(d["claim"]["text"], d["claim"]["start"], d["claim"]["end"])
+    return ClaimResult(claim, d["verdict"], d["score"], evidence, tuple(d.get("issues", ())),
+                       d.get("citation"), d.get("verified", True))
 
 
 def _jsonable(obj: Any) -> Any:

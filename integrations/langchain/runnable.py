@@ -292,36 +292,18 @@ class GuardrailRunnable(Runnable[Any, Any]):
     ) -> tuple[str | None, list[Any], str | None, Report | None]:
         """(answer text, evidence, question, a report when a fault ends the check early)."""
         context = list(evidence)
+
+        def no_answer(message: str) -> tuple[str, list[Any], str | None, Report]:
+            return "", context, question, fault(self.guardrail, "", InputError(message))
+
         if isinstance(value, dict):
             if self.answer_key not in value:
-                return (
-                    "",
-                    context,
-                    question,
-                    fault(
-                        self.guardrail,
-                        "",
-                        InputError(
-                            f"the chain output has no {self.answer_key!r} key "
-                            f"(keys: {', '.join(map(str, value))})"
-                        ),
-                    ),
-                )
+                keys = ", ".join(map(str, value))
+                return no_answer(f"the chain output has no {self.answer_key!r} key (keys: {keys})")
             text = text_of(value[self.answer_key])
             if text is None:  # a type with no text we know of: a fault, never a silent pass
-                return (
-                    "",
-                    context,
-                    question,
-                    fault(
-                        self.guardrail,
-                        "",
-                        InputError(
-                            f"cannot find an answer in the {self.answer_key!r} value, a "
-                            f"{type(value[self.answer_key]).__name__}: pass a str or a message"
-                        ),
-                    ),
-                )
+                return no_answer(f"cannot find an answer in the {self.answer_key!r} value, a "
+                                 f"{type(value[self.answer_key]).__name__}: pass a str or a message")
             if self.question_key and question is None and isinstance(value.get(self.question_key), str):
                 question = value[self.question_key]
             if self.context_key:

@@ -44,7 +44,8 @@ from ._common import (
     text_of,
     with_text,
 )
-from .streaming import Release, StreamVerifier, _apump, _pump
+from ._pump import apump, pump
+from .streaming import Release, StreamVerifier
 
 __all__ = ["guarded"]
 
@@ -178,7 +179,7 @@ def guarded(
         def stream(source: Iterable[Any], make: Callable[[], StreamVerifier]) -> Iterator[Any]:
             shape = _Shape()
             try:
-                yield from _pump(
+                yield from pump(
                     source,
                     make,
                     get_text=shape.text,
@@ -195,7 +196,7 @@ def guarded(
 
         async def astream(source: AsyncIterable[Any], make: Callable[[], StreamVerifier]) -> AsyncIterator[Any]:
             shape = _Shape()
-            pump = _apump(
+            checked = apump(
                 source,
                 make,
                 get_text=shape.text,
@@ -205,12 +206,12 @@ def guarded(
                 is_end=_ends_stream,
             )
             try:
-                async for item in pump:
+                async for item in checked:
                     yield item
             finally:
                 # `async for` never closes what it iterates: without this the pending checks
                 # kept running and the function's cleanup waited for the garbage collector.
-                await pump.aclose()
+                await checked.aclose()
                 await _aclose(source)
 
         def streamed(value: Any, evidence: Any, q: str | None, error: GuardrailError | None) -> Any:

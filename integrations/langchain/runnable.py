@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Report
 
 from .._common import arun_check, fault, report_data, resolve, run_check, text_of, with_text
-from ..streaming import Release, StreamVerifier, _apump, _pump
+from .._pump import apump, pump
+from ..streaming import Release, StreamVerifier
 from ._evidence import DocumentCollector, as_evidence_list
 
 EVENT = "guardrail_report"
@@ -248,7 +249,7 @@ class GuardrailRunnable(Runnable[Any, Any]):
         ``evidence``: documents, or a callable returning them when the answer starts (documents
         a retriever returns while the chain runs)."""
         s = _StreamState(self, evidence, question)
-        yield from _pump(
+        yield from pump(
             s.evidence_first(chunks),
             s.make,
             get_text=s.text,
@@ -267,7 +268,7 @@ class GuardrailRunnable(Runnable[Any, Any]):
     ) -> AsyncIterator[Any]:
         s = _StreamState(self, evidence, question)
         reports: list[Report] = []
-        pump = _apump(
+        checked = apump(
             s.aevidence_first(chunks),
             s.make,
             get_text=s.text,
@@ -276,12 +277,12 @@ class GuardrailRunnable(Runnable[Any, Any]):
             on_report=reports.append,
         )
         try:
-            async for chunk in pump:
+            async for chunk in checked:
                 yield chunk
         finally:
             # `async for` never closes what it iterates: a consumer that left early must stop
             # the pending checks now and still get the partial report.
-            await pump.aclose()
+            await checked.aclose()
             if reports:
                 await _aemit(reports[-1], config)
 

@@ -113,11 +113,8 @@ class EmbeddedNLI:
         out = np.zeros((len(pairs), 3), dtype=np.float32)
         if not pairs:
             return out
-        # Sort by length so each batch pads little; restore the order at the end.
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         torch = self._torch
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b:b + self.batch_size]
+        for idx in _batches(pairs, self.batch_size):
             with self._lock:
                 enc = self.tokenizer([pairs[i][0] for i in idx], [pairs[i][1] for i in idx],
                                      truncation="only_first", max_length=self.max_length,
@@ -128,6 +125,21 @@ class EmbeddedNLI:
             for row, i in zip(probs, idx):
                 out[i] = [row[j] if j >= 0 else 0.0 for j in self._order]
         return out
+
+
+def _batches(pairs: Sequence[tuple[str, str]], size: int) -> list[list[int]]:
+    """Indices of ``pairs`` in batches of similar length: each batch is padded to its longest
+    pair, so a short claim-and-sentence pair batched with 3-sentence windows would cost as much
+    as one of them.  A batch closes at ``size`` pairs or when a pair is over twice as long as
+    the batch's first (shortest) one; results are put back in order by the caller."""
+    lengths = [len(a) + len(b) for a, b in pairs]
+    batches: list[list[int]] = []
+    for i in sorted(range(len(pairs)), key=lengths.__getitem__):
+        if batches and len(batches[-1]) < size and lengths[i] <= 2 * lengths[batches[-1][0]] + 64:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 def load_nli(name_or_path: str | None = None, device: str = "cpu") -> EmbeddedNLI:

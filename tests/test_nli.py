@@ -4,10 +4,11 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from guardrail import EmbeddedNLI, ModelLoadError
-from guardrail.nli import EMBEDDED_VERIFIER, load_nli
+from guardrail.nli import EMBEDDED_VERIFIER, _batches, load_nli
 
 
 def test_embedded_model_predicts_probabilities(guard) -> None:  # type: ignore[no-untyped-def]
@@ -47,3 +48,21 @@ def test_threads_loading_at_once_share_one_model(tmp_path: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         models = list(pool.map(lambda _: load_nli(str(copy)), range(4)))
     assert all(m is models[0] for m in models)
+
+
+def test_batches_group_pairs_of_similar_length_and_keep_every_pair() -> None:
+    lengths = [75, 90, 100, 130, 145, 180, 210, 370, 380, 390, 400, 410, 420, 450]
+    pairs = [("x" * n, "y" * 20) for n in reversed(lengths)]
+    batches = _batches(pairs, 32)
+    assert sorted(i for b in batches for i in b) == list(range(len(pairs)))
+    assert len(batches) == 2 and all(len(pairs[i][0]) < 300 for i in batches[0])  # short ones apart
+    assert [len(b) for b in _batches([("a", "b")] * 70, 32)] == [32, 32, 6]
+
+
+def test_predictions_do_not_depend_on_how_pairs_are_batched(guard) -> None:  # type: ignore[no-untyped-def]
+    long = "Marie Curie was born in Warsaw in 1867. She moved to Paris in 1891. She won two Nobel Prizes."
+    pairs = [(long, "Marie Curie was born in Warsaw."), ("She moved to Paris in 1891.", "Curie moved to Paris."),
+             (long * 3, "Curie won two Nobel Prizes.")]
+    together = guard.nli.predict(pairs)
+    alone = np.vstack([guard.nli.predict([p]) for p in pairs])
+    assert np.allclose(together, alone, atol=1e-4)

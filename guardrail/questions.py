@@ -39,12 +39,18 @@ _PLACE_NOUNS = {"city", "country", "state", "town", "county", "province", "regio
 SHORT_ANSWER_WORDS = 10  # a verbless answer up to this long is a fragment of a sentence, not one
 
 
+_WHERE_WHEN = re.compile(r"\b(?:where|when)\b", re.IGNORECASE)
+_LEADING_PREPOSITION = re.compile(r"^(?:in|on|at|from|during)\s+", re.IGNORECASE)
+
+
 def as_statement(question: str, answer: str) -> str | None:
     """The claim an answer to ``question`` makes, as a sentence; ``None`` if the shape is unknown."""
     q = " ".join(question.split()).rstrip(" ?")
     a = " ".join(answer.split()).rstrip(" .!")
     if not q or not a:
         return None
+    if _WHERE_WHEN.search(q):  # "Where is X based?" "In Tallinn": the restatement adds its own "in"
+        a = _LEADING_PREPOSITION.sub("", a) or a
     if a.lower() in _YES_NO:
         return _yes_no(q.split(), a.lower() == "yes")
     if q.split()[0].lower() in _AUX and (stated := _aux_first(q.split(), a)):
@@ -110,7 +116,7 @@ def _fronted(words: list[str], a: str) -> str | None:
         if rest[0].lower() not in _BE or len(rest) < 2:
             return None
         preposition = "in" if wh == "where" or not _has_day(a) else "on"
-        return _be_question(rest[0].lower(), rest[1:], preposition, a)
+        return _be_question(rest[0].lower(), rest[1:], preposition, a, where=True)
     if wh in {"who", "whom"}:
         if rest[0].lower() in _BE and len(rest) > 1 and _starts_subject(rest[1]):
             return _sentence(f"{a} {rest[0].lower()} {' '.join(rest[1:])}")  # "Who is the author of X"
@@ -239,7 +245,7 @@ def _alternative(words: list[str], a: str) -> str | None:
     return _sentence(" ".join([a, lowered[0], *words[end:]]))
 
 
-def _be_question(aux: str, body: list[str], preposition: str, a: str) -> str | None:
+def _be_question(aux: str, body: list[str], preposition: str, a: str, *, where: bool = False) -> str | None:
     """"(Where) is X located" -> "X is located in A"; "(What nationality) was X" -> "X was A"."""
     # the participle is the last word when there is one there ("the company that built X located")
     last = len(body) - 1
@@ -249,7 +255,11 @@ def _be_question(aux: str, body: list[str], preposition: str, a: str) -> str | N
             tail = body[i:]
             ends_open = tail[-1].lower() in {"in", "on", "at", "by", "from", "of", "as"}
             return _sentence(" ".join([*body[:i], aux, *tail, *([] if ends_open else [preposition]), a]))
-    if preposition == "in" and aux in _BE and body and body[-1].lower() not in {"in", "on", "at"}:
+    if len(body) > 1 and body[-1].lower() in {"from", "near", "in", "on", "at"}:  # "(Where) is X from"
+        return _sentence(f"{' '.join(body[:-1])} {aux} {body[-1].lower()} {a}")
+    if where and aux in _BE and body:  # "(Where) is the Louvre" -> "The Louvre is in Paris"
+        return _sentence(f"{' '.join(body)} {aux} {preposition} {a}")
+    if preposition == "in" and aux in _BE and body:
         return _sentence(f"{' '.join(body)} {aux} {a}")
     return None
 

@@ -126,3 +126,11 @@ def test_yes_no_questions(question: str, answer: str, statement: str) -> None:
 ])
 def test_unknown_shapes_return_none(question: str, answer: str) -> None:
     assert as_statement(question, answer) is None
+
+
+def test_where_and_when_answers_with_their_own_preposition() -> None:
+    assert as_statement("Where is Halcyra based?", "In Tallinn") == "Halcyra is based in Tallinn."
+    assert as_statement("When was the tower opened?", "On 31 March 1889") == "The tower was opened on 31 March 1889."
+    assert as_statement("Where is Marie Curie from?", "Poland") == "Marie Curie is from Poland."
+    assert as_statement("Where is the Louvre?", "Paris") == "The Louvre is in Paris."
+    assert as_statement("What nationality was Marie Curie?", "Polish") == "Marie Curie was Polish."

@@ -469,7 +469,8 @@ def _new_clause(rest: str) -> bool:
     before the verb means the conjunction joined words, not clauses ("tropical and
     subtropical waters, was found")."""
     m = _SUBJECT_VERB.match(rest)
-    return bool(m) and not re.search(r"[,;:()]", m.group(1)) and len(m.group(1).split()) <= 6
+    subject = m.group(1) if m else _present_subject(rest)  # "..., and it costs 549 euros"
+    return subject is not None and not re.search(r"[,;:()]", subject) and len(subject.split()) <= 6
 
 
 def _clean(text: str) -> str:

@@ -38,6 +38,11 @@ def test_compound_sentence_is_split_and_made_self_contained() -> None:
     assert [c.text for c in ex.extract("The H2 weighs 3.4 kg and costs 549 euros.")] == [
         "The H2 weighs 3.4 kg.", "The H2 costs 549 euros."]
     assert len(ex.extract("It reduces waste and costs for the city.")) == 1
+    # a second clause with a subject of its own and a verb in the present
+    assert [c.text for c in ex.extract("The H2 weighs 3.4 kg, and it costs 549 euros.")] == [
+        "The H2 weighs 3.4 kg.", "The H2 costs 549 euros."]
+    assert [c.text for c in ex.extract("The H2 weighs 3.4 kg and the H3 weighs 3 kg.")] == [
+        "The H2 weighs 3.4 kg.", "the H3 weighs 3 kg."]
 
 
 def test_passive_second_part_keeps_the_auxiliary() -> None:

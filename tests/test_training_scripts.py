@@ -58,6 +58,13 @@ def test_resume_without_a_checkpoint_is_an_error(tmp_path, capsys) -> None:
     assert exc.value.code == 2 and "--resume" in capsys.readouterr().err
 
 
+def test_a_run_with_its_own_out_checkpoints_beside_it(tmp_path, capsys) -> None:
+    # A trial run (--out elsewhere) must not leave a checkpoint that resuming the shipped model reads.
+    with pytest.raises(SystemExit) as exc:
+        train_verifier.main(["--resume", "--out", str(tmp_path / "trial")])
+    assert exc.value.code == 2 and str(tmp_path / "trial.work" / "checkpoint.pt") in capsys.readouterr().err
+
+
 class FakeClassifier:
     """Says "entailment" to everything."""
 

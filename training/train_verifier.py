@@ -23,6 +23,7 @@ budget too small for anything is overrun by that much), and ``metrics.json`` say
 (``validation.capped``; ``budget`` has the time each part took and why training stopped).
 
 The run is deterministic for a given seed and step budget.  It checkpoints to ``--work-dir``
+(``training/runs/verifier`` for the shipped model, ``OUT.work`` beside an explicit ``--out``)
 every ``--checkpoint-minutes`` and whenever training stops (plan done or budget reached), so
 ``--resume`` always has a checkpoint to continue from; ``--resume`` without one is an error,
 never a silent fresh start.  A resumed run continues the same budget: the time before the
@@ -193,8 +194,10 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                          "refused when it holds a model, unless --force)")
     ap.add_argument("--force", action="store_true",
                     help="with the default --out: replace the shipped model even if one is there")
-    ap.add_argument("--work-dir", type=Path, default=REPO / "training" / "runs" / "verifier",
-                    help="where checkpoint.pt is written and --resume reads it")
+    ap.add_argument("--work-dir", type=Path, default=None,
+                    help="where checkpoint.pt is written and --resume reads it (default: training/runs/verifier "
+                         "for the shipped model, OUT.work beside an explicit --out, so a trial run's checkpoint "
+                         "is never resumed into another model)")
     ap.add_argument("--max-minutes", type=float, default=60.0,
                     help="wall-clock budget of the whole command: data preparation, training, validation, export "
                          "(a resumed run counts the time before its checkpoint)")
@@ -217,6 +220,9 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                     help="with --resume: stop at the checkpoint and export it (when a run must end early)")
     args = ap.parse_args(argv)
 
+    if args.work_dir is None:
+        args.work_dir = (REPO / "training" / "runs" / "verifier" if args.out is None
+                         else args.out.with_name(args.out.name + ".work"))
     ckpt_path = args.work_dir / "checkpoint.pt"
     if args.export_only and not args.resume:
         ap.error("--export-only exports the checkpoint of an earlier run: add --resume")

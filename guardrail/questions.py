@@ -219,7 +219,7 @@ def _yes_no(words: list[str], yes: bool) -> str | None:
 def _aux_first(words: list[str], a: str) -> str | None:
     """"Is X or Y the largest hospital in Z? Y" -> "Y is the largest hospital in Z"; "Is Paris the
     capital of which country? France" -> "Paris is the capital of France"."""
-    if chosen := _alternative(words, a):
+    if chosen := _alternative(words, a) or _trailing_choice(words, a):
         return chosen
     declared = _yes_no(words, True)
     m = _asked(declared) if declared else None
@@ -243,6 +243,26 @@ def _alternative(words: list[str], a: str) -> str | None:
     if end == k + 1 or end == len(words) or al not in choices:
         return None
     return _sentence(" ".join([a, lowered[0], *words[end:]]))
+
+
+def _trailing_choice(words: list[str], a: str) -> str | None:
+    """"Is the Eiffel Tower in Paris or Lyon? Paris" -> "The Eiffel Tower is in Paris": the
+    choice ends the question, and the answer is one of its two names."""
+    lowered = [w.lower() for w in words]
+    if "or" not in lowered[2:]:
+        return None
+    k = len(lowered) - 1 - lowered[::-1].index("or")
+    answer = a.lower().strip("\"' ").split()
+    start = k  # the first choice: the run of name words before "or"
+    while start > 1 and (_starts_name(words[start - 1]) or lowered[start - 1] in _NAME_JOINERS):
+        start -= 1
+    if answer == lowered[k + 1:]:
+        kept = [*words[:start], *words[k + 1:]]
+    elif answer == lowered[start:k]:
+        kept = words[:k]
+    else:
+        return None
+    return _yes_no(kept, True) if start < k and k + 1 < len(words) else None
 
 
 def _be_question(aux: str, body: list[str], preposition: str, a: str, *, where: bool = False) -> str | None:

@@ -134,3 +134,10 @@ def test_where_and_when_answers_with_their_own_preposition() -> None:
     assert as_statement("Where is Marie Curie from?", "Poland") == "Marie Curie is from Poland."
     assert as_statement("Where is the Louvre?", "Paris") == "The Louvre is in Paris."
     assert as_statement("What nationality was Marie Curie?", "Polish") == "Marie Curie was Polish."
+
+
+def test_a_choice_that_ends_a_yes_no_question() -> None:
+    assert as_statement("Is the Eiffel Tower in Paris or Lyon?", "Paris") == "The Eiffel Tower is in Paris."
+    assert as_statement("Is the Eiffel Tower in Paris or Lyon?", "Lyon") == "The Eiffel Tower is in Lyon."
+    assert as_statement("Was Marie Curie born in Warsaw or Krakow?", "Warsaw") == "Marie Curie was born in Warsaw."
+    assert as_statement("Is the Eiffel Tower in Paris or Lyon?", "Rome") is None  # neither: question + answer

@@ -78,8 +78,9 @@ _UNITS = sorted({*_UNIT_ALIASES, *_UNIT_ALIASES.values(), "mah", "gb", "mb", "tb
 _MEASURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(" + "|".join(map(re.escape, _UNITS))
                       + r")(?![\w/])", re.IGNORECASE)
 # A number ends at a non-word character or at a unit written onto it ("330m", "5000mAh"); the
-# digits of a name ("Su-24", "F-16", "COVID-19") are the name check's, not a quantity.
-_NUMBER = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(%|percent))?"
+# digits of a name ("Su-24", "F-16", "COVID-19") are the name check's, not a quantity; after
+# a lower-case prefix ("mid-2019", "top-10") they are one.
+_NUMBER = re.compile(r"(?<![\w.])(?<![A-Z]-)(?<![A-Z][a-z]-)(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(%|percent))?"
                      r"(?=(?i:" + "|".join(map(re.escape, _UNITS)) + r")(?![\w/])|\W|$)")
 _SCALE = re.compile(r"\s*(hundred|thousand|million|billion)\b", re.IGNORECASE)
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)

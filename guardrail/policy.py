@@ -69,11 +69,14 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
     """The answer with ``[n]`` markers before each cited claim's final punctuation, optionally
     without flagged claims, followed by the Sources list."""
     edits: list[tuple[int, int, str]] = []
+    # Claims may share a span ("Both X and Y are Z" is one claim about each): the span is cut
+    # once, and nothing inside a cut is cited or edited.
+    cuts = _outermost({(c.claim.start, c.claim.end) for c in claims if c.flagged}) if drop_flagged else []
+    edits += [(start, end, "") for start, end in cuts]
     # Several claims from one sentence share its end: cite once per distinct end.
     by_end: dict[int, list[int]] = {}
     for i, c in enumerate(claims):
-        if drop_flagged and c.flagged:
-            edits.append((c.claim.start, c.claim.end, ""))
+        if any(start <= c.claim.start and c.claim.end <= end for start, end in cuts):
             continue
         if drop_flagged and i and claims[i - 1].flagged and (named := _named_subject(answer, c)):
             edits.append(named)  # "She won ..." must not lose "Marie Curie" with the cut before it
@@ -100,6 +103,11 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
                  for i, p in enumerate(sources, start=1)]
         text = text.rstrip() + f"\n\n{sources_heading}:\n" + "\n".join(lines)
     return text
+
+
+def _outermost(spans: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans not inside another one: cutting a span twice would cut text that has moved."""
+    return [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
 
 
 def _named_subject(answer: str, c: ClaimResult) -> tuple[int, int, str] | None:

@@ -33,14 +33,22 @@ from guardrail import (
     ClaimResult,
     ConfigError,
     Guardrail,
-    GuardrailError,
     Passage,
     Report,
     RuleBasedExtractor,
     as_passages,
 )
 
-from ._common import POLICY_NAMES, ScopedExtractor, derive, passthrough, policy_name, resolve
+from ._common import (
+    POLICY_NAMES,
+    ScopedExtractor,
+    arun_check,
+    derive,
+    passthrough,
+    policy_name,
+    resolve,
+    run_check,
+)
 from ._pump import apump, pump
 
 __all__ = ["StreamVerifier", "aguard_stream", "guard_stream"]
@@ -247,26 +255,13 @@ class StreamVerifier:
                 r.job.set_exception(exc)
 
     def _check(self, checker: Guardrail, snapshot: str) -> Report:
-        try:
-            return checker.check(snapshot, context=self._passages, question=self.question)
-        except GuardrailError:
-            raise
-        except Exception as exc:  # a custom extractor crashing: a fault like any other
-            return self._fault(checker, snapshot, exc)
+        # the integrations' fault rules: under fail="open" any error (an answer grown past
+        # max_answer_chars, a custom extractor crashing) leaves the text unchecked, not lost
+        return run_check(checker, snapshot, self._passages, self.question)
 
     async def _acheck(self, checker: Guardrail, snapshot: str, lock: asyncio.Lock) -> Report:
         async with lock:  # one check at a time, in order: the CPU is shared with the model
-            try:
-                return await checker.acheck(snapshot, context=self._passages, question=self.question)
-            except GuardrailError:
-                raise
-            except Exception as exc:
-                return self._fault(checker, snapshot, exc)
-
-    def _fault(self, checker: Guardrail, snapshot: str, exc: Exception) -> Report:
-        from ._common import fault
-
-        return fault(checker, snapshot, exc)
+            return await arun_check(checker, snapshot, self._passages, self.question)
 
     def _merge_ready(self) -> None:
         """Fold finished checks into the running results, in order; raise on block or failure."""
@@ -456,13 +451,16 @@ def _render(
     """``text[start:end]`` with ``[n]`` before each sentence's final punctuation, flagged claims
     removed when ``drop``."""
     edits: list[tuple[int, int, str]] = []
+    cuts: set[tuple[int, int]] = set()  # claims may share a span ("Both X and Y are Z"): cut it once
     if drop:
         for c in results:
             if c.flagged:
                 e = c.claim.end
                 while e < end and text[e] in " \t":
                     e += 1
-                edits.append((max(c.claim.start, start), e, ""))  # text before start has gone out
+                cuts.add((max(c.claim.start, start), e))  # text before start has gone out
+        cuts = {s for s in cuts if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in cuts)}
+        edits += [(s, e, "") for s, e in cuts]
     if cite:
         for s, e in sentences:
             numbers = sorted(
@@ -470,7 +468,7 @@ def _render(
                     c.citation
                     for c in results
                     if c.citation is not None
-                    and not (drop and c.flagged)
+                    and not any(a <= c.claim.start and c.claim.end <= b for a, b in cuts)
                     and _sentence_of(c, sentences) == (s, e)
                 }
             )

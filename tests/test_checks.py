@@ -15,6 +15,7 @@ def test_a_unit_written_onto_a_number_leaves_it_a_number() -> None:
     assert numbers("the 1990s, the 2nd, 5G, 3D, 24h, mp3, 10am") == set()
     # the digits of a name are the name check's: "Su-24" is no count of 24
     assert numbers("The Su-24 was hit by F-16 jets during COVID-19, a 3-1 win") == {3.0, 1.0}
+    assert numbers("a MiG-29 in mid-2019, a top-10 hit") == {2019.0, 10.0}  # after a lower-case prefix: a number
     assert check_claim("The Su-25 was shot down.", "The Su-24 was shot down.").missing_names == ("su-25",)
     result = check_claim("The tower is 330m tall.", "The tower is 300 metres tall.")
     assert result.missing_numbers == ("330",) and result.wrong_measures == (("330 m", "300 m"),)

@@ -117,3 +117,18 @@ def test_block_raises_with_the_report() -> None:
 def test_unknown_policy_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown policy 'shout'"):
         get_policy("shout")
+
+
+def test_redact_cuts_a_span_that_several_claims_share_once() -> None:
+    # "Both Blur and Oasis are ..." is one claim about each name, on the same span
+    answer = "Intro sentence here is fine. Both Blur and Oasis are British rock bands. The end is near now."
+    start, end = answer.index("Both"), answer.index("bands.") + len("bands.")
+    cited = (Evidence(P1, P1.text, 0, len(P1.text), 0.9, 0.0),)
+    for verdicts in (("contradicted", "contradicted"), ("supported", "contradicted")):
+        claims = [ClaimResult(Claim("Intro sentence here is fine.", 0, 28), "supported", 0.9, cited, citation=1),
+                  *(ClaimResult(Claim(name, start, end), v, 0.5, cited if v == "supported" else (),
+                                citation=1 if v == "supported" else None)
+                    for name, v in zip(("Blur is a British rock band.", "Oasis is a British rock band."), verdicts)),
+                  ClaimResult(Claim("The end is near now.", end + 1, len(answer)), "supported", 0.9, cited, citation=1)]
+        assert render(answer, claims, [P1], drop_flagged=True).startswith(
+            "Intro sentence here is fine [1]. The end is near now [1].\n\nSources:")

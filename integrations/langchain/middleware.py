@@ -69,10 +69,12 @@ class GuardrailMiddleware(AgentMiddleware):
 
     def _settle(self, first: Report) -> Report:
         """``retry_then`` applied to a first answer that needed no retry: its verdicts stand, so
-        the answer is not checked a second time.  A report that failed open stays as it is."""
-        if first.errors:
+        the answer is not checked a second time.  A report with nothing verified (the verifier
+        failed open) stays as it is, the answer unchanged, as the engine leaves it."""
+        if first.errors and not any(c.verified for c in first.claims):
             return first
-        return replace(first, output=self.guardrail.policy.apply(first), policy=policy_name(self.guardrail))
+        settled = replace(first, policy=policy_name(self.guardrail))  # what BlockedResponse carries too
+        return replace(settled, output=self.guardrail.policy.apply(settled))
 
     def _final(self, response: ModelResponse) -> tuple[int, AIMessage, str] | None:
         for i in range(len(response.result) - 1, -1, -1):

@@ -9,7 +9,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from guardrail import BlockedResponse, ConfigError
+from guardrail import BlockedResponse, ConfigError, Guardrail
 
 
 @tool
@@ -106,8 +106,30 @@ def test_retry_checks_a_good_first_answer_once(lexical) -> None:
     assert final.content.startswith("Marie Curie was a physicist [1].") and get_report(final)["policy"] == "annotate"
 
 
-def test_two_instances_in_one_agent_need_names(lexical) -> None:
-    model = ToolModel(messages=iter([GOOD]), seen=[])
-    both = [GuardrailMiddleware(lexical, strategy="flag", name="monitor"), GuardrailMiddleware(lexical)]
-    final = _ask(create_agent(model, tools=[], middleware=both))[-1]
-    assert get_report(final) is not None
+def test_two_instances_in_one_agent_need_names(lexical, docs) -> None:
+    with pytest.raises(AssertionError, match="duplicate middleware"):
+        create_agent(ToolModel(messages=iter([GOOD]), seen=[]), tools=[],
+                     middleware=[GuardrailMiddleware(lexical), GuardrailMiddleware(lexical)])
+    seen = []
+    both = [GuardrailMiddleware(lexical, strategy="flag", name="monitor", context=docs, on_report=seen.append),
+            GuardrailMiddleware(lexical, context=docs, on_report=seen.append)]
+    final = _ask(create_agent(ToolModel(messages=iter([GOOD]), seen=[]), tools=[], middleware=both))[-1]
+    assert [r.policy for r in seen] == ["annotate", "flag"] and get_report(final)["ok"] is True
+
+
+class _DownRetriever:
+    def retrieve(self, query: str, k: int) -> list:
+        raise TimeoutError("search timed out")
+
+    async def aretrieve(self, query: str, k: int) -> list:
+        raise TimeoutError("search timed out")
+
+
+def test_retry_then_still_applies_when_a_retriever_failed(lexical) -> None:
+    # the tool results are evidence enough to find the Eiffel claim wrong; a failing extra
+    # retriever must not let the answer past retry_then="block"
+    g = Guardrail(retrievers=[_DownRetriever()], nli=lexical.nli)
+    agent, model = _agent(GuardrailMiddleware(g, strategy="retry", retry_then="block"), BAD)
+    with pytest.raises(BlockedResponse) as info:
+        _ask(agent)
+    assert model.calls == 2 and info.value.report.policy == "block" and info.value.report.errors

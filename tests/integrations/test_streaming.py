@@ -8,7 +8,7 @@ import pytest
 from _integration_helpers import BAD, GOOD, tokens
 from guardrail.integrations.streaming import StreamVerifier, aguard_stream, guard_stream
 
-from guardrail import BlockedResponse, Claim, ConfigError, Guardrail, Settings, VerificationError
+from guardrail import BlockedResponse, Claim, ConfigError, Guardrail, InputError, Settings, VerificationError
 
 
 def test_token_mode_yields_chunks_unchanged_and_reports_every_sentence(lexical, docs) -> None:
@@ -186,3 +186,14 @@ async def test_a_consumer_leaving_early_still_gets_the_partial_report(lexical, d
 async def _aiter(items: list[str]) -> AsyncIterator[str]:
     for item in items:
         yield item
+
+
+def test_an_answer_growing_past_the_limit_streams_on_unless_fail_closed(lexical, docs) -> None:
+    text = "Marie Curie was a physicist. She won the Nobel Prize. She was born in Warsaw. " * 3
+    small = Guardrail(settings=Settings(max_answer_chars=100), nli=lexical.nli)
+    reports = []
+    out = "".join(guard_stream(iter(tokens(text)), small, context=docs, on_report=reports.append))
+    assert out == text and any("InputError" in e for e in reports[0].errors)
+    closed = Guardrail(settings=Settings(max_answer_chars=100, fail="closed"), nli=lexical.nli)
+    with pytest.raises(InputError, match="over the limit"):
+        "".join(guard_stream(iter(tokens(text)), closed, context=docs))

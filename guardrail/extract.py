@@ -135,7 +135,10 @@ _PASSIVE_PART = re.compile(
 
 
 _NUMBER_STOP = re.compile(r"(\d{1,3}\.)\s+(?=\S)")
-_STOPS = frozenset('.!?:;…"”’)]')
+_TAKES_NUMBER = re.compile(
+    r"\b(?:number|no|version|vol|volume|chapter|grade|level|step|phase|round|season|episode|page|"
+    r"figure|fig|table|rank|ranked|top|position|place|class|category|type|model|series|edition|seed)$",
+    re.IGNORECASE)
 
 _LOCAL = threading.local()
 
@@ -291,8 +294,10 @@ class RuleBasedExtractor:
                     spans[-1] = (previous[0], e)
                     continue
                 # pysbd reads sentences ending in consecutive numbers ("... number 0. X ... number 1.")
-                # as an inline numbered list: the number belongs to the sentence before.
-                if previous and text[previous[1] - 1] not in _STOPS and (num := _NUMBER_STOP.match(text, s)):
+                # as an inline numbered list: the number belongs to the sentence before when that
+                # one ends in a word a number follows (a real list's items end otherwise).
+                if previous and _TAKES_NUMBER.search(text, previous[0], previous[1]) \
+                        and (num := _NUMBER_STOP.match(text, s)):
                     spans[-1], s = (previous[0], s + len(num.group(1))), num.end()
                 spans.append((s, e))
         return spans

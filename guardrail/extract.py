@@ -134,6 +134,7 @@ _PASSIVE_PART = re.compile(
 )
 
 
+_INLINE_ITEM = re.compile(r"^\s*\d{1,3}[.)]\s+(?=[A-Z])")
 _NUMBER_STOP = re.compile(r"(\d{1,3}\.)\s+(?=\S)")
 _TAKES_NUMBER = re.compile(
     r"\b(?:number|no|version|vol|volume|chapter|grade|level|step|phase|round|season|episode|page|"
@@ -483,6 +484,7 @@ def _clean(text: str) -> str:
     text = _CITATION.sub("", text)
     text = _HTML_TAG.sub(" ", text)  # an <img> or <a href> in a Markdown answer is markup, not words
     text = _EMPHASIS.sub("", text)
+    text = _INLINE_ITEM.sub("", text)  # "2. The screen is bright" of an inline list: "2" is no fact
     return " ".join(text.split())
 
 

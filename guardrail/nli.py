@@ -131,7 +131,8 @@ def _batches(pairs: Sequence[tuple[str, str]], size: int) -> list[list[int]]:
     """Indices of ``pairs`` in batches of similar length: each batch is padded to its longest
     pair, so a short claim-and-sentence pair batched with 3-sentence windows would cost as much
     as one of them.  A batch closes at ``size`` pairs or when a pair is over twice as long as
-    the batch's first (shortest) one; results are put back in order by the caller."""
+    the batch's first (shortest) one, plus 64 characters so that batches of short pairs do not
+    split at every few words; results are put back in order by the caller."""
     lengths = [len(a) + len(b) for a, b in pairs]
     batches: list[list[int]] = []
     for i in sorted(range(len(pairs)), key=lengths.__getitem__):

@@ -65,8 +65,9 @@ class ClaimResult:
     issues: tuple[str, ...] = ()  # e.g. "number '1994' is not in the evidence"
     citation: int | None = None  # 1-based index into Report.sources, set when supported
     # False when the claim was reported without being checked (past ``Settings.max_claims``,
-    # or the verifier failed open): its verdict and score are then placeholders, and ``issues``
-    # says why.  Such a claim still counts as flagged: nobody vouched for it.
+    # the verifier failed open, or an empty claim given to ``verify_many``): its verdict and
+    # score are then placeholders, and ``issues`` says why.  It still counts as flagged: nobody
+    # vouched for it.
     verified: bool = True
 
     @property

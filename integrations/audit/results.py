@@ -26,8 +26,11 @@ MAX_PASSAGE_CHARS = 20_000  # far above a retrieved chunk; stops a pasted file o
 
 def is_unverified(claim: Mapping[str, Any]) -> bool:
     """Whether a claim of ``report.jsonl`` was reported without being checked (the engine's
-    ``ClaimResult.verified``): its verdict and score say nothing."""
-    return claim.get("verified") is False
+    ``ClaimResult.verified``): its verdict and score say nothing.  Lines written before that
+    field existed (an audit resumed across the upgrade) carry only the engine's issue text."""
+    if "verified" in claim:
+        return claim["verified"] is False
+    return any(str(i).startswith("not verified") for i in claim.get("issues") or ())
 
 
 def _base(record: AuditRecord | None, line: int, rid: str, shape: str, status: str) -> dict[str, Any]:

@@ -292,8 +292,10 @@ def run_audit(options: AuditOptions, *, guard: Guardrail | None = None, console:
     tally = Tally()
     complete = False
     try:
-        # The counting pass reads the whole input before anything is written: an unreadable
-        # input (a truncated gzip) is then a usage error, not an audit a rerun must --overwrite.
+        # An --out in use is refused before the input is read (a multi-GB log, a spooled
+        # stdin); then the counting pass reads the whole input before anything is written: an
+        # unreadable input (a truncated gzip) is a usage error, not an audit to --overwrite.
+        adir.check_usable(resume=options.resume, overwrite=options.overwrite)
         selected = source.select(limit=options.limit, sample=options.sample, seed=options.seed)
         in_scope = selected if selected is not None else set(source.line_numbers())
         done = adir.open(options.identity(source.fingerprint), resume=options.resume, overwrite=options.overwrite)

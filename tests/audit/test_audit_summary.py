@@ -187,3 +187,11 @@ def test_segments_mark_flagged_claims_bad_citations_and_markers():
     assert [(m["text"], m["marker"]["supports"]) for m in markers] == [("[1]", False), ("[2]", True)]
     shipping = next(s for s in segs if s["text"].startswith("Shipping"))
     assert shipping["verdict"] == "supported" and not shipping["bad_cite"]
+
+
+def test_claims_written_before_the_verified_field_are_still_told_apart():
+    # an audit resumed across the upgrade: its older lines carry only the engine's issue text
+    legacy = {k: v for k, v in unverified("The H2 weighs 3.4 kg.").items() if k != "verified"}
+    row = rec(1, "a", True, 0.0, [claim("It is red.", "supported", 0.9), legacy])
+    s = summarize_results([row], [], {})
+    assert (s["counts"]["flagged_claims"], s["counts"]["unverified_claims"]) == (0, 1)

@@ -166,13 +166,13 @@ class Report:
         try:
             return cls(
                 answer=data["answer"],
-                claims=tuple(_claim_result(c) for c in data["claims"]),
-                sources=tuple(_passage(p) for p in data["sources"]),
+                claims=tuple(_claim_result(c) for c in _list(data["claims"])),
+                sources=tuple(_passage(p) for p in _list(data["sources"])),
                 annotated=data["annotated"],
                 output=data["output"],
                 policy=data["policy"],
-                citations=tuple(CitationCheck(**c) for c in data.get("citations", ())),
-                errors=tuple(data.get("errors", ())),
+                citations=tuple(CitationCheck(**c) for c in _list(data.get("citations", []))),
+                errors=tuple(_strings(data.get("errors", []))),
                 elapsed_ms=float(data.get("elapsed_ms", 0.0)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -183,7 +183,7 @@ class Report:
         """``from_dict`` of JSON text (what ``to_json`` wrote)."""
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." nested past the stack
             raise InputError(f"not a guardrail report: {exc}") from None
         if not isinstance(data, dict):
             raise InputError(f"not a guardrail report: a JSON {type(data).__name__}")
@@ -195,11 +195,27 @@ def _passage(d: Mapping[str, Any]) -> Passage:
 
 
 def _claim_result(d: Mapping[str, Any]) -> ClaimResult:
-    evidence = tuple(Evidence(_passage(e["passage"]), e["quote"], e["start"], e["end"], e["entailment"],
-                              e["contradiction"]) for e in d.get("evidence", ()))
+    if d["verdict"] not in VERDICTS:
+        raise ValueError(f"verdict {d['verdict']!r} is not one of {', '.join(VERDICTS)}")
+    if not isinstance(d.get("verified", True), bool):
+        raise TypeError(f"verified must be true or false, got {d['verified']!r}")
+    evidence = tuple(Evidence(_passage(e["passage"]), e["quote"], e["start"], e["end"], float(e["entailment"]),
+                              float(e["contradiction"])) for e in _list(d.get("evidence", [])))
     claim = Claim(d["claim"]["text"], d["claim"]["start"], d["claim"]["end"])
-    return ClaimResult(claim, d["verdict"], d["score"], evidence, tuple(d.get("issues", ())),
+    return ClaimResult(claim, d["verdict"], float(d["score"]), evidence, tuple(_strings(d.get("issues", []))),
                        d.get("citation"), d.get("verified", True))
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):  # a string would be read character by character
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    if not all(isinstance(v, str) for v in _list(value)):
+        raise TypeError("expected a list of strings")
+    return value
 
 
 def _jsonable(obj: Any) -> Any:

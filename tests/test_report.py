@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from guardrail import Claim, ClaimResult, Evidence, InputError, Passage, Report
@@ -34,7 +36,20 @@ def test_json_round_trip_gives_the_same_report() -> None:
     assert back.to_dict() == REPORT.to_dict() and back.claims[2].verified is False
 
 
-@pytest.mark.parametrize("text", ["[]", "{}", "not json", '{"answer": "a", "claims": [{"claim": 1}]}'])
+def _with(change: dict) -> str:
+    data = REPORT.to_dict()
+    for key, value in change.items():
+        if key.startswith("claim."):
+            data["claims"][0][key[6:]] = value
+        else:
+            data[key] = value
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("text", ["[]", "{}", "not json", '{"answer": "a", "claims": [{"claim": 1}]}',
+                                  "[" * 100_000 + "]" * 100_000, _with({"claim.verdict": "maybe"}),
+                                  _with({"claim.score": "high"}), _with({"claim.verified": "no"}),
+                                  _with({"claim.issues": "abc"}), _with({"errors": "down"})])
 def test_what_is_not_a_report_is_an_input_error(text: str) -> None:
     with pytest.raises(InputError, match="not a guardrail report"):
         Report.from_json(text)

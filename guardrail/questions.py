@@ -39,8 +39,9 @@ _PLACE_NOUNS = {"city", "country", "state", "town", "county", "province", "regio
 SHORT_ANSWER_WORDS = 10  # a verbless answer up to this long is a fragment of a sentence, not one
 
 
-_WHERE_WHEN = re.compile(r"\b(?:where|when)\b", re.IGNORECASE)
-_LEADING_PREPOSITION = re.compile(r"^(?:in|on|at|from|during)\s+", re.IGNORECASE)
+# "Where is Halcyra based?" + "In Tallinn": the restatement's own preposition gives way to the
+# answer's ("based in In Tallinn" -> "based in Tallinn", "arrived in On Monday" -> "arrived on Monday")
+_DOUBLE_PREPOSITION = re.compile(r"\b(?:in|on|at|from|during|by) ((?i:in|on|at|from|during|by)) ")
 
 
 def as_statement(question: str, answer: str) -> str | None:
@@ -49,8 +50,6 @@ def as_statement(question: str, answer: str) -> str | None:
     a = " ".join(answer.split()).rstrip(" .!")
     if not q or not a:
         return None
-    if _WHERE_WHEN.search(q):  # "Where is X based?" "In Tallinn": the restatement adds its own "in"
-        a = _LEADING_PREPOSITION.sub("", a) or a
     if a.lower() in _YES_NO:
         return _yes_no(q.split(), a.lower() == "yes")
     if q.split()[0].lower() in _AUX and (stated := _aux_first(q.split(), a)):
@@ -306,4 +305,5 @@ def _has_day(a: str) -> bool:
 
 def _sentence(text: str) -> str:
     text = " ".join(text.split()).strip(" ,")
+    text = _DOUBLE_PREPOSITION.sub(lambda m: m.group(1).lower() + " ", text)
     return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".") if text else text

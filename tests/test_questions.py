@@ -132,6 +132,10 @@ def test_where_and_when_answers_with_their_own_preposition() -> None:
     assert as_statement("Where is Halcyra based?", "In Tallinn") == "Halcyra is based in Tallinn."
     assert as_statement("When was the tower opened?", "On 31 March 1889") == "The tower was opened on 31 March 1889."
     assert as_statement("Where is Marie Curie from?", "Poland") == "Marie Curie is from Poland."
+    # the answer's own preposition wins over the one the restatement would add
+    assert as_statement("When did Marie Curie die?", "On Monday") == "Marie Curie died on Monday."
+    assert as_statement("Where did she live?", "On a farm") == "She lived on a farm."
+    assert as_statement("What country is the festival in?", "In Spain") == "The festival is in Spain."
     assert as_statement("Where is the Louvre?", "Paris") == "The Louvre is in Paris."
     assert as_statement("What nationality was Marie Curie?", "Polish") == "Marie Curie was Polish."
 

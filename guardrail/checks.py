@@ -179,8 +179,8 @@ def _numbers_with_bounds(text: str, *, idioms: bool = True) -> list[tuple[float,
         if m.start() in scaled or (not idioms and word in _IDIOMS):
             continue
         value, end = float(_WORD_NUMBERS[word]), m.end()
-        # "three hundred" is 300, not 3 and 100; "a hundred" stays 100
-        if value < 100 and (scale := _SCALE.match(text, end)):
+        # "three hundred" is 300 and "five hundred thousand" 500,000, not 3 and 100 or 500 and 1000
+        while (scale := _SCALE.match(text, end)) and _WORD_NUMBERS[scale.group(1).lower()] > value:
             value, end = value * _WORD_NUMBERS[scale.group(1).lower()], scale.end()
             scaled.add(scale.start(1))
         found.append((m.start(), end, value))

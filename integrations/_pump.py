@@ -7,6 +7,7 @@ chunk's text (``get_text``), put text back into one (``rewrap``) and close the s
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from guardrail import BlockedResponse, Report
 if TYPE_CHECKING:
     from .streaming import StreamVerifier
 
-__all__ = ["apump", "pump"]
+__all__ = ["aclose_source", "apump", "pump"]
 
 
 def pump(
@@ -101,16 +102,13 @@ def pump(
         if unsent:
             yield tail(unsent, exc.report)
         raise
-    except GeneratorExit:  # the consumer left early (break, close()): on_report still hears of it
+    finally:
+        # the consumer left early (break, close(), aclose()) or a check failed: on_report still
+        # gets the partial report
         if sv is not None and not finished:
-            finished = True
             report = sv.abort("stream closed before the end")
             if on_report:
                 on_report(report)
-        raise
-    finally:
-        if sv is not None and not finished:
-            sv.abort("stream closed before the end")
 
 
 async def apump(
@@ -187,13 +185,21 @@ async def apump(
         if unsent:
             yield tail(unsent, exc.report)
         raise
-    except GeneratorExit:  # the consumer left early (break, close()): on_report still hears of it
+    finally:
+        # the consumer left early (break, close(), aclose()) or a check failed: on_report still
+        # gets the partial report
         if sv is not None and not finished:
-            finished = True
             report = sv.abort("stream closed before the end")
             if on_report:
                 on_report(report)
-        raise
-    finally:
-        if sv is not None and not finished:
-            sv.abort("stream closed before the end")
+
+
+async def aclose_source(source: Any) -> None:
+    """Close what a stream came from now, not at garbage collection (an open HTTP response, the
+    producer's ``finally``): async generators have ``aclose()``, OpenAI's AsyncStream an async
+    ``close()``."""
+    close = getattr(source, "aclose", None) or getattr(source, "close", None)
+    if callable(close):
+        result = close()
+        if inspect.isawaitable(result):
+            await result

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, TypeVar, cast
 
 from guardrail import (
@@ -44,7 +44,7 @@ from ._common import (
     text_of,
     with_text,
 )
-from ._pump import apump, pump
+from ._pump import aclose_source, apump, pump
 from .streaming import Release, StreamVerifier
 
 __all__ = ["guarded"]
@@ -212,18 +212,22 @@ def guarded(
                 # `async for` never closes what it iterates: without this the pending checks
                 # kept running and the function's cleanup waited for the garbage collector.
                 await checked.aclose()
-                await _aclose(source)
+                await aclose_source(source)
 
         def streamed(value: Any, evidence: Any, q: str | None, error: GuardrailError | None) -> Any:
             """A stream the function returned (not yielded), checked as it flows; else None."""
-            if isinstance(value, (str, bytes, Mapping)) or text_of(value) is not None:
-                return None
             is_async = isinstance(value, AsyncIterator)
-            if not is_async and not isinstance(value, Iterator):
+            if not (is_async or isinstance(value, Iterator)) or text_of(value) is not None:
                 return None
-            if _redacts_nothing(g, release):
-                raise ConfigError(_REDACT_TOKEN)
-            make = maker(evidence, q, error)
+            try:
+                if _redacts_nothing(g, release):
+                    raise ConfigError(_REDACT_TOKEN)
+                make = maker(evidence, q, error)
+            except GuardrailError:
+                close = None if is_async else getattr(value, "close", None)
+                if callable(close):  # the stream will never be read: release it (an HTTP response) now
+                    close()
+                raise
             return astream(value, make) if is_async else stream(value, make)
 
         async def acheck(value: Any, evidence: Any, q: str | None, error: GuardrailError | None) -> Any:
@@ -333,15 +337,6 @@ def _argument(signature: inspect.Signature, bound: inspect.BoundArguments, name:
         if p.kind is inspect.Parameter.VAR_KEYWORD:
             return bound.arguments.get(p.name, {}).get(name)
     return None
-
-
-async def _aclose(source: Any) -> None:
-    # Async generators have aclose(); OpenAI's AsyncStream has an async close().
-    close = getattr(source, "aclose", None) or getattr(source, "close", None)
-    if callable(close):
-        result = close()
-        if inspect.isawaitable(result):
-            await result
 
 
 def _maker(

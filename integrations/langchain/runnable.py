@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Report
 
 from .._common import arun_check, fault, report_data, resolve, run_check, text_of, with_text
-from .._pump import apump, pump
+from .._pump import aclose_source, apump, pump
 from ..streaming import Release, StreamVerifier
 from ._evidence import DocumentCollector, as_evidence_list
 
@@ -281,8 +281,9 @@ class GuardrailRunnable(Runnable[Any, Any]):
                 yield chunk
         finally:
             # `async for` never closes what it iterates: a consumer that left early must stop
-            # the pending checks now and still get the partial report.
+            # the pending checks now, close the model's stream and still get the partial report.
             await checked.aclose()
+            await aclose_source(chunks)
             if reports:
                 await _aemit(reports[-1], config)
 

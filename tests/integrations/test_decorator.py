@@ -509,3 +509,23 @@ def test_redact_on_a_token_stream_is_a_config_error(lexical, docs) -> None:
         yield from tokens(BAD)
 
     assert "".join(ok(docs)) == "Marie Curie was a physicist. "
+
+
+def test_a_returned_stream_that_cannot_be_checked_is_closed_before_the_error(lexical, docs) -> None:
+    closed = []
+
+    def source() -> Iterator[str]:
+        try:
+            yield from tokens(BAD)
+        finally:
+            closed.append(True)
+
+    @guarded(lexical, context="docs", policy="redact")  # token release on a returned stream
+    def chat(docs: list) -> Iterator[str]:
+        stream = source()
+        next(stream)  # started, as an HTTP response would be
+        return stream
+
+    with pytest.raises(ConfigError, match="release='sentence'"):
+        chat(docs)
+    assert closed == [True]

@@ -336,14 +336,19 @@ async def test_aguard_stream_closed_early_ends_its_checks_and_reports(lexical, m
 
     monkeypatch.setattr("guardrail.integrations.langchain.runnable._aemit", emit)
 
+    closed = []
+
     async def chunks():
-        for t in ("Marie Curie was a physicist. ", "She won the Nobel ", "Prize in Physics in 1903."):
-            yield AIMessageChunk(content=t, id="m")
+        try:
+            for t in ("Marie Curie was a physicist. ", "She won the Nobel ", "Prize in Physics in 1903."):
+                yield AIMessageChunk(content=t, id="m")
+        finally:
+            closed.append(True)  # the model's stream (an HTTP response) is closed at once, not at GC
 
     stream = GuardrailRunnable(lexical).aguard_stream(chunks(), evidence=DOCS)
     await stream.__anext__()
     await stream.aclose()
-    assert len(emitted) == 1 and "stream closed before the end" in emitted[0].errors
+    assert len(emitted) == 1 and "stream closed before the end" in emitted[0].errors and closed == [True]
 
 
 def test_wrapped_chain_keeps_its_input_schema(lexical) -> None:

@@ -362,6 +362,9 @@ class GuardrailRunnable(Runnable[Any, Any]):
         return report.output if isinstance(value, str) else value
 
 
+_MAX_HELD = 256  # answer chunks a dict stream may hold while its context is on the way
+
+
 class _StreamState:
     """Per-stream bookkeeping: evidence seen in dict chunks, and the shape of the last chunk."""
 
@@ -390,11 +393,18 @@ class _StreamState:
             return [*self._release(), chunk] if self.held else [chunk]
         if g.context_key in chunk:
             self.saw_context = True
-            return [chunk, *self._release()]
-        if self.held or (not self.saw_context and g.answer_key in chunk and not self.evidence()):
+            if not self.held or g.answer_key not in chunk:
+                return [chunk, *self._release()]
+            # the context first, then the answer held so far, then this chunk's own answer text
+            rest = {k: v for k, v in chunk.items() if k != g.answer_key}
+            return [rest, *self._release(), {g.answer_key: chunk[g.answer_key]}]
+        # Waiting is bounded: a stream whose context never comes (evidence from the Guardrail's
+        # own retrievers, a misnamed key) goes on after _MAX_HELD chunks, unchecked or not.
+        waiting = self.held or (not self.saw_context and g.answer_key in chunk and not self.evidence())
+        if waiting and len(self.held) < _MAX_HELD and not g.guardrail.retrievers:
             self.held.append(chunk)
             return []
-        return [chunk]
+        return [*self._release(), chunk]
 
     def _release(self) -> list[Any]:
         out, self.held = self.held, []
@@ -434,7 +444,7 @@ class _StreamState:
         g = self.guard
         extra = list(self.evidence())
         unchecked = None
-        if self.dicts and g.context_key and not self.saw_context and not extra:
+        if self.dicts and g.context_key and not self.saw_context and not extra and not g.guardrail.retrievers:
             # The answer waited for the evidence until the stream ended (see _order): a fault.
             unchecked = fault(
                 g.guardrail, "", EvidenceError(f"the stream has no {g.context_key!r} key to take evidence from")

@@ -356,3 +356,21 @@ def test_wrapped_chain_keeps_its_input_schema(lexical) -> None:
     guarded = GuardrailRunnable(lexical).wrap(chain)
     assert guarded.get_input_jsonschema()["properties"] == chain.get_input_jsonschema()["properties"]
     assert guarded.InputType == chain.InputType
+
+
+def test_dict_stream_waits_a_bounded_time_and_not_for_a_guardrail_with_retrievers(lexical) -> None:
+    chunks = [{"answer": AIMessageChunk(content=t, id="m")} for t in ("Marie Curie was a physicist. ",) * 300]
+    state_out = list(GuardrailRunnable(lexical).guard_stream(iter(chunks)))
+    assert len(state_out) >= 300  # held at most 256, then streamed on (unchecked: no context came)
+    g = Guardrail(retrievers=[LangChainRetriever(_retriever())], nli=lexical.nli)
+    out = list(GuardrailRunnable(g).guard_stream(iter(_dict_chunks()[1:])))
+    report = get_report(out[-1]["answer"]) if "answer" in out[-1] else out[-1]["guardrail"]
+    assert report["ok"] is True and not report["errors"]  # the retrievers' evidence, no fault
+
+
+def test_a_chunk_with_context_and_answer_goes_out_after_the_held_answer(lexical) -> None:
+    first = {"answer": AIMessageChunk(content="Marie Curie was a physicist. ", id="m")}
+    both = {"context": DOCS, "answer": AIMessageChunk(content="She won the Nobel Prize in Physics in 1903.", id="m")}
+    out = list(GuardrailRunnable(lexical).guard_stream(iter([first, both])))
+    texts = [c["answer"].content for c in out if "answer" in c and c["answer"].content]
+    assert "".join(texts).startswith("Marie Curie was a physicist. She won")

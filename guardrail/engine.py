@@ -211,10 +211,9 @@ class Guardrail:
                     claims = await aextract(job.answer, question=job.question)
                 else:
                     claims = await asyncio.to_thread(self.extractor.extract, job.answer, question=job.question)
-                job.claims = _checked_claims(claims, job.answer, self.extractor)
             except Exception as exc:
-                self._component_failed(job, self.extractor, exc, VerificationError)
-                job.claims = self._fallback_extractor().extract(job.answer, question=job.question)
+                claims = exc
+            self._take_claims(job, claims)
         await self._gather_async(job)
         reports = await asyncio.to_thread(self._finish, [job])
         return self._act(reports[0])
@@ -265,23 +264,36 @@ class Guardrail:
 
     # -- steps -----------------------------------------------------------------------------
 
-    def _start(self, answer: Any, context: Iterable[Any] | None, question: str | None,
+    def _start(self, answer: Any, context: Iterable[Any] | None, question: str | bytes | None,
                extract: bool = True) -> _Job:
         job = _Job(_clean_answer(answer, self.settings.max_answer_chars), _clean_question(question),
                    as_passages(context))
         if extract and job.answer.strip():
             try:
                 claims = self.extractor.extract(job.answer, question=job.question)
-                job.claims = _checked_claims(claims, job.answer, self.extractor)
             except Exception as exc:  # e.g. an LLM extractor's API is down
-                self._component_failed(job, self.extractor, exc, VerificationError)
-                job.claims = self._fallback_extractor().extract(job.answer, question=job.question)
+                claims = exc
+            self._take_claims(job, claims)
         return job
 
-    def _fallback_extractor(self) -> ClaimExtractor:
-        """What extracts when the extractor failed: its own ``fallback`` if it names one."""
+    def _take_claims(self, job: _Job, claims: Any) -> None:
+        """The extractor's claims, or (it raised or answered junk) a failure handled per
+        ``Settings.fail`` and the fallback extractor's claims."""
+        if not isinstance(claims, Exception):
+            try:
+                job.claims = _checked_claims(claims, job.answer, self.extractor)
+                return
+            except VerificationError as exc:
+                claims = exc
+        self._component_failed(job, self.extractor, claims, VerificationError)
         fallback = getattr(self.extractor, "fallback", None)
-        return fallback if isinstance(fallback, ClaimExtractor) else RuleBasedExtractor()
+        if isinstance(fallback, ClaimExtractor):  # the extractor's own, e.g. LLMClaimExtractor's rule-based one
+            try:
+                job.claims = _checked_claims(fallback.extract(job.answer, question=job.question), job.answer, fallback)
+                return
+            except Exception as exc:
+                job.errors.append(f"{type(fallback).__name__} failed: {exc}")
+        job.claims = RuleBasedExtractor().extract(job.answer, question=job.question)
 
     def _component_failed(self, job: _Job, component: object, exc: Exception,
                           wrap: type[GuardrailError]) -> None:

@@ -364,7 +364,7 @@ class EvidenceIndex:
             if known is not None and not replace:
                 raise InputError(f"{path} is already in the index as {known!r}; pass replace=True "
                                  "(guardrail index add --replace) to update it")
-            doc_id = known or self._file_doc_id(path, root, taken, replace)
+            doc_id = known or self._file_doc_id(path, root, taken)
             taken.add(doc_id)
             meta = {**doc.metadata, "title": doc.title, "url": doc.url}
             docs.append((doc_id, doc.text, meta, doc.page_starts))
@@ -552,7 +552,8 @@ class EvidenceIndex:
             seen.add(d)
         return out
 
-    def _file_doc_id(self, path: Path, root: Path | None, taken: set[str], replace: bool) -> str:
+    def _file_doc_id(self, path: Path, root: Path | None, taken: set[str]) -> str:
+        """An id for a file not in the index yet (``_add_paths`` handles the ones that are)."""
         resolved = path.resolve()
         rel = path.relative_to(root).as_posix() if root is not None else path.name
         # Lengthen the id with parent folders until it names no other file.
@@ -561,9 +562,6 @@ class EvidenceIndex:
             owner = self._doc_source(cand)
             if cand in taken or (owner is not None and owner != str(resolved)):
                 continue
-            if owner is not None and not replace:
-                raise InputError(f"{path} is already in the index as {cand!r}; pass replace=True "
-                                 "(guardrail index add --replace) to update it")
             return cand
         return str(resolved)
 

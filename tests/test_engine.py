@@ -237,6 +237,26 @@ async def test_an_extractor_returning_junk_is_a_component_failure(guard: Guardra
         Guardrail(extractor=_JunkExtractor(claims), nli=guard.nli, fail="closed").check(GOOD)  # type: ignore[arg-type]
 
 
+class _WithBrokenFallback(_JunkExtractor):
+    """An extractor whose own fallback fails too."""
+
+    def __init__(self) -> None:
+        super().__init__("not claims")
+        self.fallback = _Raising()
+
+
+class _Raising:
+    def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
+        raise RuntimeError("fallback down")
+
+
+async def test_a_fallback_that_fails_too_hands_over_to_the_rule_based_extractor(guard: Guardrail) -> None:
+    g = Guardrail(extractor=_WithBrokenFallback(), nli=guard.nli)  # type: ignore[arg-type]
+    for report in (g.check(GOOD, context=CURIE_CONTEXT), await g.acheck(GOOD, context=CURIE_CONTEXT)):
+        assert "_Raising failed: fallback down" in report.errors[1]
+        assert len(report.claims) == 2 and report.claims[0].verdict == "supported"
+
+
 class _TextRetriever:
     def retrieve(self, query: str, k: int) -> list[str]:
         return [CURIE_CONTEXT[0]]

@@ -19,7 +19,7 @@ import threading
 from guardrail.checks import opens_sentence
 from guardrail.questions import SHORT_ANSWER_WORDS, as_statement
 from guardrail.report import Claim
-from guardrail.verbs import IRREGULAR_PAST, is_present_verb
+from guardrail.verbs import IRREGULAR_PAST, is_base_verb, is_present_verb, third_person
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
@@ -415,6 +415,9 @@ def _distribute(claim: str) -> tuple[str, ...]:
             rest = ("an " if phrase[0].lower() in "aeiou" else "a ") + phrase + rest[head.end():]
     else:
         verb = {"have": "has"}.get(m.group("verb").strip().lower(), m.group("verb").strip())
+        first, _, after = rest.partition(" ")
+        if not verb and is_base_verb(first):  # "Both Sony and Nintendo make consoles": "Sony makes"
+            rest = f"{third_person(first)} {after}".strip()
     return tuple(" ".join(w for w in (name, verb, rest) if w) + "." for name in (m.group("x"), m.group("y")))
 
 

@@ -335,6 +335,7 @@ def test_both_x_and_y_is_one_claim_about_each() -> None:
         "Am Rong directed movies.", "Alexandre Rockwell directed movies."]
     assert texts("Both Nasdaq and Citrix have offices in Boston.") == [
         "Nasdaq has offices in Boston.", "Citrix has offices in Boston."]
+    assert texts("Both Sony and Nintendo make consoles.") == ["Sony makes consoles.", "Nintendo makes consoles."]
     # without "both" a pair may act together; and "both" without two names is left alone
     assert texts("Simon and Garfunkel are a famous duo.") == ["Simon and Garfunkel are a famous duo."]
     assert texts("Both crew members ejected from the jet.") == ["Both crew members ejected from the jet."]

@@ -83,6 +83,9 @@ _MEASURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(" + "|"
 _NUMBER = re.compile(r"(?<![\w.])(?<![A-Z]-)(?<![A-Z][a-z]-)(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(%|percent))?"
                      r"(?=(?i:" + "|".join(map(re.escape, _UNITS)) + r")(?![\w/])|\W|$)")
 _SCALE = re.compile(r"\s*(hundred|thousand|million|billion)\b", re.IGNORECASE)
+_ADDEND = re.compile(r"\s+(?:and\s+)?(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+                     r"seventy|eighty|ninety)\b", re.IGNORECASE)
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
 # A qualified number ("more than 17", "before 1985", "about 300") is not a value the evidence
 # must repeat but a bound it must satisfy: "more than 17 seasons" is true of "eighteen seasons".
@@ -180,9 +183,15 @@ def _numbers_with_bounds(text: str, *, idioms: bool = True) -> list[tuple[float,
             continue
         value, end = float(_WORD_NUMBERS[word]), m.end()
         # "three hundred" is 300 and "five hundred thousand" 500,000, not 3 and 100 or 500 and 1000
+        last_scale = 0
         while (scale := _SCALE.match(text, end)) and _WORD_NUMBERS[scale.group(1).lower()] > value:
-            value, end = value * _WORD_NUMBERS[scale.group(1).lower()], scale.end()
+            last_scale = _WORD_NUMBERS[scale.group(1).lower()]
+            value, end = value * last_scale, scale.end()
             scaled.add(scale.start(1))
+        # "three hundred and fifty" is 350, "two thousand five" 2005
+        if last_scale and (rest := _ADDEND.match(text, end)) and _WORD_NUMBERS[rest.group(1).lower()] < last_scale:
+            value, end = value + _WORD_NUMBERS[rest.group(1).lower()], rest.end()
+            scaled.add(rest.start(1))
         found.append((m.start(), end, value))
     out = []
     for start, end, value in found:

@@ -30,6 +30,7 @@ def test_scaled_numbers_and_idioms() -> None:
     # number words take their scale: "three hundred" is 300, not 3 and 100
     assert numbers("three hundred metres, two million people, a hundred years") == {300.0, 2_000_000.0, 100.0}
     assert numbers("five hundred thousand people") == {500_000.0}
+    assert numbers("three hundred and fifty metres, two thousand and five") == {350.0, 2005.0}
     assert not check_claim("It is three hundred metres tall.", "It is 300 metres tall.").missing_numbers
 
 

@@ -224,7 +224,7 @@ def guarded(
                     raise ConfigError(_REDACT_TOKEN)
                 make = maker(evidence, q, error)
             except GuardrailError:
-                close = None if is_async else getattr(value, "close", None)
+                close = None if is_async else getattr(value, "close", None)  # async: settle() awaits it
                 if callable(close):  # the stream will never be read: release it (an HTTP response) now
                     close()
                 raise
@@ -242,10 +242,18 @@ def guarded(
                 raise blocked(exc) from None
             return finish(value, report)
 
+        async def settle(value: Any, evidence: Any, q: str | None, error: GuardrailError | None) -> Any:
+            """What an async function's value becomes: a checked stream, or the checked value."""
+            try:
+                s = streamed(value, evidence, q, error)
+            except GuardrailError:
+                if isinstance(value, AsyncIterator):  # never to be read: release it now
+                    await aclose_source(value)
+                raise
+            return s if s is not None else await acheck(value, evidence, q, error)
+
         async def awaited(value: Awaitable[Any], evidence: Any, q: str | None, error: GuardrailError | None) -> Any:
-            result = await value
-            s = streamed(result, evidence, q, error)
-            return s if s is not None else await acheck(result, evidence, q, error)
+            return await settle(await value, evidence, q, error)
 
         if inspect.isasyncgenfunction(fn):
 
@@ -276,8 +284,7 @@ def guarded(
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 evidence, q, error = inputs(args, kwargs)
                 value = await fn(*args, **kwargs)  # the function's own errors propagate untouched
-                s = streamed(value, evidence, q, error)
-                return s if s is not None else await acheck(value, evidence, q, error)
+                return await settle(value, evidence, q, error)
 
             return cast(F, async_wrapper)
 

@@ -529,3 +529,24 @@ def test_a_returned_stream_that_cannot_be_checked_is_closed_before_the_error(lex
     with pytest.raises(ConfigError, match="release='sentence'"):
         chat(docs)
     assert closed == [True]
+
+
+async def test_a_returned_async_stream_that_cannot_be_checked_is_closed_before_the_error(lexical, docs) -> None:
+    closed = []
+
+    async def source() -> AsyncIterator[str]:
+        try:
+            for t in tokens(BAD):
+                yield t
+        finally:
+            closed.append(True)
+
+    @guarded(lexical, context="docs", policy="redact")
+    async def chat(docs: list) -> AsyncIterator[str]:
+        stream = source()
+        await stream.__anext__()
+        return stream
+
+    with pytest.raises(ConfigError, match="release='sentence'"):
+        await chat(docs)
+    assert closed == [True]

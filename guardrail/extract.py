@@ -402,7 +402,7 @@ _PLURAL_HEAD = re.compile(
 
 def _distribute(claim: str) -> tuple[str, ...]:
     m = _BOTH.match(claim)
-    if not m:
+    if not m or m.group("rest").startswith(("and ", "or ")):  # three names or more: left whole
         return (claim,)
     rest = m.group("rest")
     if m.group("be"):

@@ -75,12 +75,14 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
     edits += [(start, end, "") for start, end in cuts]
     # Several claims from one sentence share its end: cite once per distinct end.
     by_end: dict[int, list[int]] = {}
+    # a sentence that one of its claims makes false is cited for none ("Both X and Y ...")
+    false_spans = {(c.claim.start, c.claim.end) for c in claims if c.flagged}
     for i, c in enumerate(claims):
         if any(start <= c.claim.start and c.claim.end <= end for start, end in cuts):
             continue
         if drop_flagged and i and claims[i - 1].flagged and (named := _named_subject(answer, c)):
             edits.append(named)  # "She won ..." must not lose "Marie Curie" with the cut before it
-        if c.citation is not None:
+        if c.citation is not None and (c.claim.start, c.claim.end) not in false_spans:
             by_end.setdefault(c.claim.end, [])
             if c.citation not in by_end[c.claim.end]:
                 by_end[c.claim.end].append(c.citation)
@@ -98,7 +100,7 @@ def render(answer: str, claims: Sequence[ClaimResult], sources: Sequence[Passage
         text = _EMPTY_EMPHASIS.sub("", text)
         text = _EMPTY_ITEM.sub("", text)
         text = _EXTRA_BLANK_LINES.sub("\r\n\r\n" if "\r\n" in answer else "\n\n", text).strip()
-    if sources:
+    if sources and by_end:  # no Sources list under an answer with no [n] left in it
         lines = [f"[{i}] {p.label}" + (f" <{p.url}>" if p.url and p.url != p.label else "")
                  for i, p in enumerate(sources, start=1)]
         text = text.rstrip() + f"\n\n{sources_heading}:\n" + "\n".join(lines)

@@ -207,9 +207,9 @@ def _claim_result(d: Mapping[str, Any]) -> ClaimResult:
 
 
 def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):  # a string would be read character by character
+    if not isinstance(value, (list, tuple)):  # a string would be read character by character
         raise TypeError(f"expected a list, got {type(value).__name__}")
-    return value
+    return list(value)
 
 
 def _strings(value: Any) -> list[str]:

@@ -462,6 +462,7 @@ def _render(
         cuts = {s for s in cuts if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in cuts)}
         edits += [(s, e, "") for s, e in cuts]
     if cite:
+        false_spans = {(c.claim.start, c.claim.end) for c in results if c.flagged}
         for s, e in sentences:
             numbers = sorted(
                 {
@@ -469,6 +470,7 @@ def _render(
                     for c in results
                     if c.citation is not None
                     and not any(a <= c.claim.start and c.claim.end <= b for a, b in cuts)
+                    and (c.claim.start, c.claim.end) not in false_spans  # "Both X and Y": one is false
                     and _sentence_of(c, sentences) == (s, e)
                 }
             )

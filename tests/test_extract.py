@@ -336,6 +336,8 @@ def test_both_x_and_y_is_one_claim_about_each() -> None:
     assert texts("Both Nasdaq and Citrix have offices in Boston.") == [
         "Nasdaq has offices in Boston.", "Citrix has offices in Boston."]
     assert texts("Both Sony and Nintendo make consoles.") == ["Sony makes consoles.", "Nintendo makes consoles."]
+    assert texts("Both Sony and Nintendo and Apple make consoles.") == [  # three names: left whole
+        "Both Sony and Nintendo and Apple make consoles."]
     # without "both" a pair may act together; and "both" without two names is left alone
     assert texts("Simon and Garfunkel are a famous duo.") == ["Simon and Garfunkel are a famous duo."]
     assert texts("Both crew members ejected from the jet.") == ["Both crew members ejected from the jet."]

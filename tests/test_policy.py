@@ -132,3 +132,14 @@ def test_redact_cuts_a_span_that_several_claims_share_once() -> None:
                   ClaimResult(Claim("The end is near now.", end + 1, len(answer)), "supported", 0.9, cited, citation=1)]
         assert render(answer, claims, [P1], drop_flagged=True).startswith(
             "Intro sentence here is fine [1]. The end is near now [1].\n\nSources:")
+
+
+def test_a_sentence_one_of_its_claims_makes_false_is_cited_for_none() -> None:
+    answer = "Both Blur and Oasis are British rock bands. Everything else here was cut."
+    end = answer.index("bands.") + len("bands.")
+    cited = (Evidence(P1, P1.text, 0, len(P1.text), 0.9, 0.0),)
+    claims = [ClaimResult(Claim("Blur is a British rock band.", 0, end), "supported", 0.9, cited, citation=1),
+              ClaimResult(Claim("Oasis is a British rock band.", 0, end), "unsupported", 0.1),
+              ClaimResult(Claim("Everything else here was cut.", end + 1, len(answer)), "unsupported", 0.1)]
+    assert render(answer, claims, [P1]) == answer  # no [1], and no Sources list with nothing to explain
+    assert render(answer, claims, [P1], drop_flagged=True) == ""  # all cut: no orphan Sources list

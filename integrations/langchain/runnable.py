@@ -12,9 +12,9 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config, patch_config
 from pydantic import BaseModel
 
-from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Report
+from guardrail import BlockedResponse, ConfigError, EvidenceError, Guardrail, InputError, Report
 
-from .._common import arun_check, fault, report_data, resolve, run_check, text_of, with_text
+from .._common import arun_check, fault, policy_name, report_data, resolve, run_check, text_of, with_text
 from .._pump import aclose_source, apump, pump
 from ..streaming import Release, StreamVerifier
 from ._evidence import DocumentCollector, as_evidence_list
@@ -44,12 +44,17 @@ class GuardrailRunnable(Runnable[Any, Any]):
         question_key: str | None = "question",
         report_key: str = "guardrail",
         cite: bool = False,
-        release: Release = "token",
+        release: Release | None = None,
         name: str | None = None,
     ) -> None:
         self.guardrail = resolve(guardrail, policy)
+        redact = policy_name(self.guardrail) == "redact"
+        # a token stream sends text before it is checked, so nothing could be redacted from it
+        if redact and release == "token":
+            raise ConfigError("policy='redact' on a stream needs release='sentence' (the default under redact)")
         self.answer_key, self.context_key, self.question_key = answer_key, context_key, question_key
-        self.report_key, self.cite, self.release = report_key, cite, release
+        self.report_key, self.cite = report_key, cite
+        self.release: Release = release or ("sentence" if redact else "token")
         self.name = name or "Guardrail"
 
     def wrap(self, chain: Runnable[Any, Any]) -> GuardedRunnable:

@@ -14,7 +14,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
 
-from guardrail import BlockedResponse, EvidenceError, Guardrail, InputError, Settings
+from guardrail import BlockedResponse, ConfigError, EvidenceError, Guardrail, InputError, Settings
 
 PROMPT = ChatPromptTemplate.from_messages([("system", "Answer from: {context}"), ("human", "{question}")])
 
@@ -374,3 +374,13 @@ def test_a_chunk_with_context_and_answer_goes_out_after_the_held_answer(lexical)
     out = list(GuardrailRunnable(lexical).guard_stream(iter([first, both])))
     texts = [c["answer"].content for c in out if "answer" in c and c["answer"].content]
     assert "".join(texts).startswith("Marie Curie was a physicist. She won")
+
+
+def test_redact_streams_sentence_by_sentence_so_it_can_redact(lexical) -> None:
+    guard = GuardrailRunnable(lexical, policy="redact")
+    assert guard.release == "sentence"
+    chain = {"context": _retriever(), "question": RunnablePassthrough()} | PROMPT | _model(BAD)
+    text = "".join(c.content for c in guard.wrap(chain).stream("Who was Marie Curie?"))
+    assert "Eiffel" not in text and text.startswith("Marie Curie was a physicist.")
+    with pytest.raises(ConfigError, match="release='sentence'"):
+        GuardrailRunnable(lexical, policy="redact", release="token")

@@ -45,7 +45,7 @@ from ._common import (
     with_text,
 )
 from ._pump import aclose_source, apump, pump
-from .streaming import Release, StreamVerifier
+from .streaming import REDACT_NEEDS_SENTENCES, Release, StreamVerifier
 
 __all__ = ["guarded"]
 
@@ -60,7 +60,7 @@ def guarded(
     context: Source = None,
     question: Source = None,
     cite: bool = False,
-    release: Release = "token",
+    release: Release | None = None,
     on_report: Callable[[Report], None] | None = None,
     report_key: str = "guardrail",
 ) -> Callable[[F], F]:
@@ -96,7 +96,7 @@ def guarded(
                 f"{name}= is an argument name or a callable returning the {name}, got a "
                 f"{type(source).__name__}; for fixed evidence write {name}=lambda *a, **kw: value"
             )
-    if release not in ("token", "sentence"):
+    if release not in (None, "token", "sentence"):
         raise ConfigError(f"release must be 'token' or 'sentence', got {release!r}")
 
     def decorate(fn: F) -> F:
@@ -109,7 +109,7 @@ def guarded(
             if isinstance(source, str):
                 _check_name(fn, signature, name, source)
         if _redacts_nothing(g, release) and (inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)):
-            raise ConfigError(_REDACT_TOKEN)
+            raise ConfigError(REDACT_NEEDS_SENTENCES)
 
         def inputs(
             args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -221,7 +221,7 @@ def guarded(
                 return None
             try:
                 if _redacts_nothing(g, release):
-                    raise ConfigError(_REDACT_TOKEN)
+                    raise ConfigError(REDACT_NEEDS_SENTENCES)
                 make = maker(evidence, q, error)
             except GuardrailError:
                 close = None if is_async else getattr(value, "close", None)  # async: settle() awaits it
@@ -315,13 +315,7 @@ def guarded(
     return decorate
 
 
-_REDACT_TOKEN = (
-    "policy='redact' on a stream needs release='sentence': with release='token' every chunk goes "
-    "out before it is checked, so nothing could be removed"
-)
-
-
-def _redacts_nothing(g: Guardrail, release: Release) -> bool:
+def _redacts_nothing(g: Guardrail, release: Release | None) -> bool:
     return release == "token" and policy_name(g) == "redact"
 
 
@@ -347,7 +341,7 @@ def _argument(signature: inspect.Signature, bound: inspect.BoundArguments, name:
 
 
 def _maker(
-    g: Guardrail, evidence: Any, q: str | None, cite: bool, release: Release, unchecked: str | None
+    g: Guardrail, evidence: Any, q: str | None, cite: bool, release: Release | None, unchecked: str | None
 ) -> Callable[[], StreamVerifier]:
     return lambda: StreamVerifier(
         g, context=evidence, question=q, cite=cite, release=release, unchecked=unchecked

@@ -54,6 +54,10 @@ from ._pump import apump, pump
 __all__ = ["StreamVerifier", "aguard_stream", "guard_stream"]
 
 Release = Literal["token", "sentence"]
+REDACT_NEEDS_SENTENCES = (
+    "policy='redact' on a stream needs release='sentence' (its default): with release='token' every "
+    "chunk goes out before it is checked, so nothing could be removed"
+)
 
 _TERMINAL = re.compile(r"[.!?…。\n]")
 # What may turn out to be a sentence end: held back under cite=True until it is known.
@@ -94,15 +98,18 @@ class StreamVerifier:
         question: str | None = None,
         policy: Any = None,
         cite: bool = False,
-        release: Release = "token",
+        release: Release | None = None,
         background: bool = True,
         unchecked: str | None = None,
     ) -> None:
-        if release not in ("token", "sentence"):
+        if release not in (None, "token", "sentence"):
             raise ConfigError(f"release must be 'token' or 'sentence', got {release!r}")
         self.guardrail = resolve(guardrail, policy)
         self.policy = policy_name(self.guardrail)
-        self.cite, self.release, self.background = cite, release, background
+        if self.policy == "redact" and release == "token":  # text already sent cannot be removed
+            raise ConfigError(REDACT_NEEDS_SENTENCES)
+        self.release: Release = release or ("sentence" if self.policy == "redact" else "token")
+        self.cite, self.background = cite, background
         self.question = question
         self._passages: list[Passage] = as_passages(context)
         self._splitter = RuleBasedExtractor()
@@ -498,7 +505,7 @@ def guard_stream(
     question: str | None = None,
     policy: Any = None,
     cite: bool = False,
-    release: Release = "token",
+    release: Release | None = None,
     on_report: Callable[[Report], None] | None = None,
 ) -> Iterator[str]:
     """Yield the text of ``chunks`` while checking it sentence by sentence (see module doc).
@@ -530,7 +537,7 @@ def aguard_stream(
     question: str | None = None,
     policy: Any = None,
     cite: bool = False,
-    release: Release = "token",
+    release: Release | None = None,
     on_report: Callable[[Report], None] | None = None,
 ) -> AsyncIterator[str]:
     """Async twin of :func:`guard_stream`."""

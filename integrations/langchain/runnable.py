@@ -16,7 +16,7 @@ from guardrail import BlockedResponse, ConfigError, EvidenceError, Guardrail, In
 
 from .._common import arun_check, fault, policy_name, report_data, resolve, run_check, text_of, with_text
 from .._pump import aclose_source, apump, pump
-from ..streaming import Release, StreamVerifier
+from ..streaming import REDACT_NEEDS_SENTENCES, Release, StreamVerifier
 from ._evidence import DocumentCollector, as_evidence_list
 
 EVENT = "guardrail_report"
@@ -49,9 +49,8 @@ class GuardrailRunnable(Runnable[Any, Any]):
     ) -> None:
         self.guardrail = resolve(guardrail, policy)
         redact = policy_name(self.guardrail) == "redact"
-        # a token stream sends text before it is checked, so nothing could be redacted from it
-        if redact and release == "token":
-            raise ConfigError("policy='redact' on a stream needs release='sentence' (the default under redact)")
+        if redact and release == "token":  # a token stream sends text before it is checked
+            raise ConfigError(REDACT_NEEDS_SENTENCES)
         self.answer_key, self.context_key, self.question_key = answer_key, context_key, question_key
         self.report_key, self.cite = report_key, cite
         self.release: Release = release or ("sentence" if redact else "token")

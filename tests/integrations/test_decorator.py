@@ -500,11 +500,11 @@ def test_redact_on_a_token_stream_is_a_config_error(lexical, docs) -> None:
     # release="token" sends text before it is checked: nothing could ever be redacted.
     with pytest.raises(ConfigError, match="release='sentence'"):
 
-        @guarded(lexical, context="docs", policy="redact")
+        @guarded(lexical, context="docs", policy="redact", release="token")
         def chat(docs: list) -> Iterator[str]:
             yield from tokens(BAD)
 
-    @guarded(lexical, context="docs", policy="redact", release="sentence")
+    @guarded(lexical, context="docs", policy="redact")  # under redact, streams release by sentence
     def ok(docs: list) -> Iterator[str]:
         yield from tokens(BAD)
 
@@ -520,7 +520,7 @@ def test_a_returned_stream_that_cannot_be_checked_is_closed_before_the_error(lex
         finally:
             closed.append(True)
 
-    @guarded(lexical, context="docs", policy="redact")  # token release on a returned stream
+    @guarded(lexical, context="docs", policy="redact", release="token")  # on a returned stream
     def chat(docs: list) -> Iterator[str]:
         stream = source()
         next(stream)  # started, as an HTTP response would be
@@ -541,7 +541,7 @@ async def test_a_returned_async_stream_that_cannot_be_checked_is_closed_before_t
         finally:
             closed.append(True)
 
-    @guarded(lexical, context="docs", policy="redact")
+    @guarded(lexical, context="docs", policy="redact", release="token")
     async def chat(docs: list) -> AsyncIterator[str]:
         stream = source()
         await stream.__anext__()

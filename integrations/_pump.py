@@ -104,11 +104,14 @@ def pump(
         raise
     finally:
         # the consumer left early (break, close(), aclose()) or a check failed: on_report still
-        # gets the partial report
+        # gets the partial report, and the source (a model's stream) is closed now, not at GC
         if sv is not None and not finished:
             report = sv.abort("stream closed before the end")
             if on_report:
                 on_report(report)
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
 
 
 async def apump(
@@ -186,12 +189,11 @@ async def apump(
             yield tail(unsent, exc.report)
         raise
     finally:
-        # the consumer left early (break, close(), aclose()) or a check failed: on_report still
-        # gets the partial report
         if sv is not None and not finished:
             report = sv.abort("stream closed before the end")
             if on_report:
                 on_report(report)
+        await aclose_source(chunks)
 
 
 async def aclose_source(source: Any) -> None:

@@ -9,7 +9,8 @@ the last sentence.  Options:
                       punctuation, as ``Report.annotated`` does) and a Sources list closes the
                       stream; the text after a sentence waits until that sentence is checked.
 ``release="sentence"`` a sentence is released only once checked, so under ``block`` a bad
-                      sentence never reaches the user and under ``redact`` it is removed.
+                      sentence never reaches the user and under ``redact`` it is removed
+                      (under ``redact`` the default; ``"token"`` there is a ConfigError).
 ``policy="block"``    a flagged claim stops the stream with ``BlockedResponse`` (its ``report``
                       covers the text so far).  With ``release="token"`` the flagged sentence
                       has already gone out (with ``cite=True``, all but its final punctuation);

@@ -131,6 +131,8 @@ class GuardrailMiddleware(AgentMiddleware):
             elif not (first := run_check(self._probe, text, evidence, question)).flagged or first.errors:
                 report = self._settle(first)
             else:
+                if self.on_report:  # every report: the first answer's too, before the retry
+                    self.on_report(first)
                 response = handler(self._retry_request(request, message, first))
                 final = self._final(response)
                 if final is None:
@@ -158,6 +160,8 @@ class GuardrailMiddleware(AgentMiddleware):
             elif not (first := await arun_check(self._probe, text, evidence, question)).flagged or first.errors:
                 report = self._settle(first)
             else:
+                if self.on_report:
+                    self.on_report(first)
                 response = await handler(self._retry_request(request, message, first))
                 final = self._final(response)
                 if final is None:

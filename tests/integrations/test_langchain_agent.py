@@ -59,8 +59,10 @@ def test_block_raises(lexical) -> None:
 
 
 def test_retry_reasks_once_with_flagged_claims(lexical) -> None:
-    agent, model = _agent(GuardrailMiddleware(lexical, strategy="retry"), BAD, GOOD)
+    reports = []
+    agent, model = _agent(GuardrailMiddleware(lexical, strategy="retry", on_report=reports.append), BAD, GOOD)
     final = _ask(agent)[-1]
+    assert [r.answer for r in reports] == [BAD, GOOD]  # on_report hears of the first answer too
     assert final.content == GOOD and get_report(final)["ok"] is True
     assert model.calls == 3
     feedback = model.seen[-1][-1]

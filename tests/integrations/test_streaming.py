@@ -172,20 +172,31 @@ def test_a_claim_the_extractor_carries_over_from_the_previous_sentence_is_still_
 
 async def test_a_consumer_leaving_early_still_gets_the_partial_report(lexical, docs) -> None:
     text = "Marie Curie was a physicist. She won the Nobel Prize. She was born in Warsaw."
-    reports = []
-    stream = guard_stream(iter(tokens(text)), lexical, context=docs, on_report=reports.append)
+    reports, closed = [], []
+
+    def source() -> Iterator[str]:
+        try:
+            yield from tokens(text)
+        finally:
+            closed.append("sync")
+
+    async def asource() -> AsyncIterator[str]:
+        try:
+            for t in tokens(text):
+                yield t
+        finally:
+            closed.append("async")
+
+    stream = guard_stream(source(), lexical, context=docs, on_report=reports.append)
     next(stream)
     stream.close()
-    astream = aguard_stream(_aiter(tokens(text)), lexical, context=docs, on_report=reports.append)
+    astream = aguard_stream(asource(), lexical, context=docs, on_report=reports.append)
     await astream.__anext__()
     await astream.aclose()
     assert len(reports) == 2
     assert all("stream closed before the end" in r.errors for r in reports)
+    assert closed == ["sync", "async"]  # the sources (a model's stream) are closed at once
 
-
-async def _aiter(items: list[str]) -> AsyncIterator[str]:
-    for item in items:
-        yield item
 
 
 def test_an_answer_growing_past_the_limit_streams_on_unless_fail_closed(lexical, docs) -> None:

@@ -315,6 +315,7 @@ class RuleBasedExtractor:
             if not self._is_assertion(sentence, whole=len(sentences) == 1):
                 continue
             s, body = _unwrap_attribution(sentence, s)
+            distributed: tuple[str, ...] = ()
             for c_start, c_end, claim_text in self._atomic(body, s):
                 clean = _clean(claim_text)
                 if question and len(sentences) == 1 and self._is_fragment(clean):
@@ -322,10 +323,12 @@ class RuleBasedExtractor:
                 pronoun = _PRONOUN_START.match(clean)
                 if pronoun and previous_entity:
                     clean = previous_entity + clean[pronoun.end():]
-                for atomic in _distribute(clean) if self.split_compounds else (clean,):
-                    claims.append(Claim(text=atomic, start=c_start, end=c_end))
+                distributed = _distribute(clean) if self.split_compounds else (clean,)
+                claims.extend(Claim(text=atomic, start=c_start, end=c_end) for atomic in distributed)
             entity = _leading_entity(body)
-            if entity:
+            if len(distributed) > 1:  # "Both Sony and Apple ...": a "They" next means both, no one name
+                previous_entity = None
+            elif entity:
                 previous_entity = entity
         return claims
 

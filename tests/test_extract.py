@@ -338,6 +338,9 @@ def test_both_x_and_y_is_one_claim_about_each() -> None:
     assert texts("Both Sony and Nintendo make consoles.") == ["Sony makes consoles.", "Nintendo makes consoles."]
     assert texts("Both Sony and Nintendo and Apple make consoles.") == [  # three names: left whole
         "Both Sony and Nintendo and Apple make consoles."]
+    # a "They" after it means both names: not resolved to the sentence before
+    assert texts("The H2 weighs 3.4 kg. Both Sony and Apple make consoles. They are popular.")[-1] == (
+        "They are popular.")
     # without "both" a pair may act together; and "both" without two names is left alone
     assert texts("Simon and Garfunkel are a famous duo.") == ["Simon and Garfunkel are a famous duo."]
     assert texts("Both crew members ejected from the jet.") == ["Both crew members ejected from the jet."]

@@ -39,7 +39,7 @@ def pump(
     """
     sv: StreamVerifier | None = None
     it = iter(chunks)
-    finished = False
+    finished = exhausted = False
     held: list[Any] = []  # the end marker and what follows it
     carried = ""  # text of held chunks that the verifier has released
     try:
@@ -47,6 +47,7 @@ def pump(
             try:
                 chunk = next(it)
             except StopIteration:
+                exhausted = True
                 break
             except Exception as exc:  # the source broke mid-stream: keep what was said, re-raise
                 # Held end markers are dropped: a finish_reason just before the error would
@@ -110,7 +111,7 @@ def pump(
             if on_report:
                 on_report(report)
         close = getattr(chunks, "close", None)
-        if callable(close):
+        if not exhausted and callable(close):  # a source read to its end (a file, stdin) stays open
             close()
 
 
@@ -127,7 +128,7 @@ async def apump(
     """Async twin of :func:`pump`."""
     sv: StreamVerifier | None = None
     it = chunks.__aiter__()
-    finished = False
+    finished = exhausted = False
     held: list[Any] = []
     carried = ""
     try:
@@ -135,6 +136,7 @@ async def apump(
             try:
                 chunk = await it.__anext__()
             except StopAsyncIteration:
+                exhausted = True
                 break
             except Exception as exc:
                 if sv is not None:
@@ -193,7 +195,8 @@ async def apump(
             report = sv.abort("stream closed before the end")
             if on_report:
                 on_report(report)
-        await aclose_source(chunks)
+        if not exhausted:
+            await aclose_source(chunks)
 
 
 async def aclose_source(source: Any) -> None:

@@ -208,3 +208,29 @@ def test_an_answer_growing_past_the_limit_streams_on_unless_fail_closed(lexical,
     closed = Guardrail(settings=Settings(max_answer_chars=100, fail="closed"), nli=lexical.nli)
     with pytest.raises(InputError, match="over the limit"):
         "".join(guard_stream(iter(tokens(text)), closed, context=docs))
+
+
+class _Source:
+    """An iterator with close(), like a file or an SDK stream."""
+
+    def __init__(self, items: list[str]) -> None:
+        self.items, self.closed = iter(items), False
+
+    def __iter__(self) -> _Source:
+        return self
+
+    def __next__(self) -> str:
+        return next(self.items)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_source_read_to_its_end_stays_open_one_left_early_is_closed(lexical, docs) -> None:
+    read = _Source(tokens(GOOD))
+    assert "".join(guard_stream(read, lexical, context=docs)) == GOOD and not read.closed  # a file, stdin
+    left = _Source(tokens(GOOD))
+    stream = guard_stream(left, lexical, context=docs)
+    next(stream)
+    stream.close()
+    assert left.closed  # the model's stream stops at once

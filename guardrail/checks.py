@@ -83,9 +83,10 @@ _MEASURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(" + "|"
 _NUMBER = re.compile(r"(?<![\w.])(?<![A-Z]-)(?<![A-Z][a-z]-)(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(%|percent))?"
                      r"(?=(?i:" + "|".join(map(re.escape, _UNITS)) + r")(?![\w/])|\W|$)")
 _SCALE = re.compile(r"\s*(hundred|thousand|million|billion)\b", re.IGNORECASE)
-_ADDEND = re.compile(r"\s+(?:and\s+)?(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-                     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
-                     r"seventy|eighty|ninety)\b", re.IGNORECASE)
+# what follows a scale in "three hundred and fifty": the plain number words below a hundred
+_BELOW_HUNDRED = [w for w, v in _WORD_NUMBERS.items()
+                   if v < 100 and w not in {"once", "twice", "thrice", "single", "double", "dozen"}]
+_ADDEND = re.compile(r"\s+(?:and\s+)?(" + "|".join(_BELOW_HUNDRED) + r")\b", re.IGNORECASE)
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
 # A qualified number ("more than 17", "before 1985", "about 300") is not a value the evidence
 # must repeat but a bound it must satisfy: "more than 17 seasons" is true of "eighteen seasons".

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,12 +34,14 @@ class Settings(BaseModel):
     embedding_model: str | None = Field(None, description="path or hub name; None = embedded")
     device: str = "cpu"
 
-    def __init__(self, **data: Any) -> None:
-        # ConfigError like every other bad option, in one line (pydantic's message runs to many)
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise ConfigError(f"invalid setting: {first_error(exc)}") from None
+    if not TYPE_CHECKING:  # type checkers keep pydantic's typed keyword signature
+
+        def __init__(self, **data: Any) -> None:
+            # ConfigError like every other bad option, in one line (pydantic's message runs to many)
+            try:
+                super().__init__(**data)
+            except ValidationError as exc:
+                raise ConfigError(f"invalid setting: {first_error(exc)}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:

@@ -430,8 +430,7 @@ class _StreamState:
         g = self.guard
         if isinstance(chunk, dict):
             self.dicts = True
-            if g.context_key and g.context_key in chunk:
-                self.saw_context = True
+            if g.context_key and g.context_key in chunk:  # _order has seen it already
                 self.context += as_evidence_list(chunk[g.context_key])
             if g.question_key and isinstance(chunk.get(g.question_key), str) and self.question is None:
                 self.question = chunk[g.question_key]

@@ -8,7 +8,8 @@ Numbers are compared as values ("1,200" = "1200", "3.0" = "3", "five" = "5", "$5
 "before 1985", "about 300") is a bound that some evidence number must meet, and idiomatic
 number words ("one of", "a single") are not counts.  Names match without accents, possessive
 endings and titles ("CEO Duncan Fraser" = "Duncan Fraser"), a demonym matches its country
-("Russian" / "Russia"), and a name may be found anywhere in the evidence retrieved for the
+("Russian" / "Russia", "Chinese" / "China"), a name of several words matches its initials
+("Western Australia" / "WA"), and a name may be found anywhere in the evidence retrieved for the
 claim (a document names a person in full once, by surname after).
 """
 
@@ -335,17 +336,32 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
         if unit not in _DURATIONS and value not in ev_measures.get(unit, {value})
     )
     folded = _fold(evidence if retrieved is None else retrieved)
-    ev_lower = folded.lower()
-    ev_stems = {_stem(t) for t in content_tokens(folded)}
-    missing_names = tuple(
-        sorted(
-            n
-            for n in names(_fold(claim))
-            # a name counts as present when all its words appear (word order and case may differ)
-            if n not in ev_lower and not all({_stem(w), *_countries(w)} & ev_stems for w in n.split())
-        )
-    )
+    missing_names = tuple(sorted(n for n in names(_fold(claim)) if not _name_in(n, folded)))
     return CheckResult(missing_numbers, missing_months, missing_names, wrong_measures)
+
+
+def _name_in(name: str, evidence: str) -> bool:
+    """Whether ``evidence`` names ``name`` (lower case): verbatim, by all its words in any order
+    and form ("Western Australia" / "west australian"), or by its initials ("WA")."""
+    if name in evidence.lower():
+        return True
+    ev_tokens = content_tokens(evidence)
+    ev_forms = {f for t in ev_tokens for f in _forms(t)}
+    if all(_forms(w) & ev_forms for w in name.split()):
+        return True
+    initials = _initials(name)
+    if initials is None:
+        return False
+    if evidence.islower():  # a lower-cased text ("in wa and"): no capitals to tell initials by
+        return initials in ev_tokens and initials not in _SHORT_WORDS
+    return re.search(r"\b" + r"\.?".join(initials.upper()) + r"\b", evidence) is not None
+
+
+def _initials(name: str) -> str | None:
+    words = [w for w in name.split() if w not in ("of", "the", "and", "de", "von", "van")]
+    if len(words) < 2 or not all(w[0].isalpha() for w in words):
+        return None
+    return "".join(w[0] for w in words)
 
 
 def measures(text: str) -> dict[str, set[float]]:
@@ -386,12 +402,43 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _countries(word: str) -> tuple[str, ...]:
-    """What a demonym may name, by the commonest English forms: "russian" -> "russia",
-    "brazilian" -> "brazil"; nothing for other words."""
-    if len(word) < 6 or not word.endswith("an"):
-        return ()
-    return (word[:-1], word[:-3]) if word.endswith("ian") else (word[:-1],)
+def _forms(word: str) -> set[str]:
+    """The forms a name word may take in the evidence, one of which the evidence's own word
+    shares: its stem, the country of a demonym ("russian" -> "russia", "chinese" -> "china"),
+    the direction of "western" ("west")."""
+    forms = {_stem(word)}
+    if word in _DEMONYMS:
+        forms.add(_DEMONYMS[word])
+    elif len(word) >= 6 and word.endswith("an"):
+        forms.update((word[:-1], word[:-3]) if word.endswith("ian") else (word[:-1],))
+    if word in ("northern", "southern", "eastern", "western"):
+        forms.add(word[:-3])
+    return forms
+
+
+# Two-letter words that lower-cased initials may spell ("us" is no "United States" in "told us").
+_SHORT_WORDS = frozenset({
+    "am", "an", "as", "at", "be", "by", "do", "go", "he", "hi", "if", "in", "is", "it", "me", "my",
+    "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we"})
+# Demonyms that the "-an" rule misses, to their country's name as a word of it.
+_DEMONYMS = {
+    "american": "america", "british": "britain", "english": "england", "scottish": "scotland",
+    "welsh": "wales", "irish": "ireland", "french": "france", "dutch": "netherlands",
+    "belgian": "belgium", "swiss": "switzerland", "spanish": "spain", "portuguese": "portugal",
+    "danish": "denmark", "swedish": "sweden", "finnish": "finland", "norwegian": "norway",
+    "polish": "poland", "greek": "greece", "turkish": "turkey", "chinese": "china",
+    "japanese": "japan", "vietnamese": "vietnam", "thai": "thailand", "filipino": "philippines",
+    "lebanese": "lebanon", "israeli": "israel", "iraqi": "iraq", "pakistani": "pakistan",
+    "afghan": "afghanistan", "kurdish": "kurdistan", "saudi": "arabia", "emirati": "emirates",
+    "yemeni": "yemen", "omani": "oman", "qatari": "qatar", "kuwaiti": "kuwait",
+    "bangladeshi": "bangladesh", "nepali": "nepal", "nepalese": "nepal", "sudanese": "sudan",
+    "senegalese": "senegal", "congolese": "congo", "somali": "somalia", "maltese": "malta",
+    "icelandic": "iceland", "czech": "czechia", "slovak": "slovakia", "croat": "croatia",
+    "serb": "serbia", "peruvian": "peru", "argentine": "argentina", "argentinian": "argentina",
+    "chilean": "chile", "ecuadorian": "ecuador", "uruguayan": "uruguay", "venezuelan": "venezuela",
+    "cuban": "cuba", "mexican": "mexico", "canadian": "canada", "egyptian": "egypt",
+    "moroccan": "morocco", "german": "germany", "ukrainian": "ukraine", "hungarian": "hungary",
+}
 
 
 def _fmt(n: float) -> str:

@@ -80,6 +80,7 @@ _VERB_START = re.compile(
     r"(?:is|was|are|were|has|had|have|won|lost|became|died|served|founded|wrote|played|received|"
     r"moved|joined|left|led|released|published|directed|starred|married|graduated|studied|"
     r"worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed|"
+    r"(?:will|would|could|should|must|might)(?:\s+not)?\s+[a-z]+|"
     # present-tense verbs that are seldom plural nouns ("and weighs 2.1 kg", not "and records")
     r"weighs|comes|provides|requires|allows|belongs|consists|exists|seems|appears|becomes|goes|"
     r"gives|brings|runs|measures|supports|works|offers|takes|makes|gets|keeps|"
@@ -110,8 +111,8 @@ _ENTITY = re.compile(r"\b(?:[A-Z][\w'’.-]*)(?:\s+(?:of|the|de|von|van|[A-Z][\w
 _QUOTED_TITLE = re.compile(r'^(?:"[^"]{2,80}"|“[^”]{2,80}”)(?=\s)')
 _SHORT_NOUN = re.compile(r"(?:The|This|Its|His|Her|Their)(?:\s+[a-z][\w-]*){1,2}")
 _SUBJECT_VERB = re.compile(
-    r"^(.{2,120}?)\s+(?:is|was|are|were|has|had|have|won|became|died|served|founded|wrote|"
-    r"played|received|[a-z]+ed)\b"
+    r"^(.{2,120}?)\s+(?:is|was|are|were|has|had|have|will|would|can|could|won|became|died|served|"
+    r"founded|wrote|played|received|[a-z]+ed)\b"
 )
 # "directed by X and produced by Y": a second participle of the same noun, not a new clause.
 _PARTICIPLE_BY = re.compile(r"\b[a-z]+ed by\b")

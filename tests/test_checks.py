@@ -117,6 +117,20 @@ def test_names_with_digits_titles_and_demonyms() -> None:
     assert check_claim("CEO Duncan Fraser praised him.", "Chief executive Jim Fraser said so.").missing_names
 
 
+def test_names_in_another_form_or_by_their_initials() -> None:
+    # adjective forms of a place, and demonyms the "-an" rule misses
+    assert not check_claim("It was found in Western Australia.", "found on a west australian beach").missing_names
+    assert not check_claim("It had offers from Belgian clubs.", "offers from clubs in belgium").missing_names
+    assert not check_claim("There were protests in Chinese cities.", "a plant in China burned").missing_names
+    assert check_claim("There were protests in Chinese cities.", "a plant in Japan burned").missing_names == (
+        "chinese",)
+    # initials: capitals in a cased text, a word of its own in a lower-cased one
+    assert not check_claim("The United States won.", "The U.S. won.").missing_names
+    assert not check_claim("It was seen in Western Australia.", "it was seen in wa and nowhere else").missing_names
+    assert check_claim("The United States won.", "they told us so").missing_names == ("united states",)
+    assert check_claim("Tom Owens won.", "The team went to town.").missing_names == ("tom owens",)
+
+
 def test_sentence_openers_after_punctuation_and_participles() -> None:
     assert names("( Note: The figures are missing.)") == set()
     assert names("Prior to 1990, she lived in Austin.") == {"austin"}

@@ -300,6 +300,16 @@ def test_the_subject_is_repeated_for_a_second_present_tense_verb_and_after_an_ad
     assert len(ex.extract("Summary:\n\n    The H2 (2024 model) weighs 3.4 kg; it ships in March.")) == 1
 
 
+def test_clauses_with_a_modal_verb_are_split() -> None:
+    assert [c.text for c in ex.extract("Emma Thompson will play Mrs Potts, and Kevin Kline will play Maurice.")] == [
+        "Emma Thompson will play Mrs Potts.", "Kevin Kline will play Maurice."]
+    # a second verb phrase with its own modal takes the first part's subject
+    assert [c.text for c in ex.extract("The law was passed in 2010 and would cost billions.")] == [
+        "The law was passed in 2010.", "The law would cost billions."]
+    # a modal after coordinated nouns is one subject, not two clauses
+    assert [c.text for c in ex.extract("Cats and dogs will eat fish.")] == ["Cats and dogs will eat fish."]
+
+
 def test_a_name_ending_in_a_number_stands_for_its_pronoun() -> None:
     assert [c.text for c in ex.extract("Windows 11 was released in 2021. It supports Android apps.")] == [
         "Windows 11 was released in 2021.", "Windows 11 supports Android apps."]

@@ -125,6 +125,9 @@ _MONTHS = [
     "november",
     "december",
 ]
+_MAY_DATE = re.compile(r"\bmay\s+\d{1,2}(?:st|nd|rd|th)?\b(?![.,]?\d)|\b\d{1,2}(?:st|nd|rd|th)?\s+may\b")
+# "2007-11" and "2001 -- 07" are ranges of years that end in 2011 and 2007
+_YEAR_RANGE = re.compile(r"\b((?:1[5-9]|20)\d\d)\s*(?:--?|–|—)\s*(\d\d)\b(?![\d,.]\d)")
 # Digits may follow the capital: "Su-24", "F-16", "COVID-19", "A320" are names.
 _NAME = re.compile(r"(?<![\w])[A-Z][a-zA-Z0-9'’-]+(?:\s+[A-Z][a-zA-Z0-9'’-]+)*")
 _SENTENCE_WORDS = {
@@ -195,6 +198,10 @@ def _numbers_with_bounds(text: str, *, idioms: bool = True) -> list[tuple[float,
             value, end = value + _WORD_NUMBERS[rest.group(1).lower()], rest.end()
             scaled.add(rest.start(1))
         found.append((m.start(), end, value))
+    for m in _YEAR_RANGE.finditer(text):
+        first = int(m.group(1))
+        last = first // 100 * 100 + int(m.group(2))
+        found.append((m.start(2), m.end(2), float(last if last > first else last + 100)))
     out = []
     for start, end, value in found:
         op = "="
@@ -226,7 +233,11 @@ def _satisfied(value: float, op: str, evidence: set[float], evidence_bounds: set
 
 def months(text: str) -> set[str]:
     lowered = text.lower()
-    return {m for m in _MONTHS if re.search(rf"\b{m}\b", lowered)} - ({"may"} if "May" not in text else set())
+    found = {m for m in _MONTHS if re.search(rf"\b{m}\b", lowered)}
+    # "may" is the month as "May", or beside a day in a lower-cased text ("on may 30"); else the verb
+    if "may" in found and "May" not in text and not _MAY_DATE.search(text):
+        found.discard("may")
+    return found
 
 
 # Words capitalised only because they open the sentence ("Additionally, ...", "Despite Smith's ...").

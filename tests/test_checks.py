@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from guardrail.checks import check_claim, lexical_support, measures, names, numbers
+from guardrail.checks import check_claim, lexical_support, measures, months, names, numbers
 
 
 def test_numbers_compare_by_value() -> None:
@@ -67,6 +67,20 @@ def test_measurements_are_compared_unit_by_unit() -> None:
     # another unit, or a unit the evidence never uses, is left to the number check
     assert check_claim("It weighs 9 pounds.", evidence).wrong_measures == ()
     assert check_claim("It is 9 m long.", evidence).wrong_measures == ()
+
+
+def test_a_lower_case_may_beside_a_day_is_the_month() -> None:
+    assert months("chris algieri on may 30 . khan had") == {"may"}
+    assert months("on 30th may the race") == {"may"}
+    assert months("it may rain on 30 days") == set()
+    assert not check_claim("He fights Algieri on May 30.", "he fights algieri on may 30 .").missing_months
+
+
+def test_an_abbreviated_year_range_gives_its_last_year() -> None:
+    evidence = "Rage Against the Machine ( 1991 -- 2000 ; 2007 -- 11 ) and Audioslave ( 2001 -- 07 )"
+    assert not check_claim("He drummed for Audioslave (2001-2007) and RATM (2007-2011).", evidence).missing_numbers
+    assert {2011.0, 2001.0} <= numbers("seasons 1998-01 and 2010–11")
+    assert check_claim("He played there until 2012.", "He played there 2007-11.").missing_numbers == ("2012",)
 
 
 def test_changed_number_or_date_is_a_conflict() -> None:

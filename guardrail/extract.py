@@ -52,6 +52,16 @@ _DISCOURSE = re.compile(
     re.IGNORECASE,
 )
 _SOURCE = r"(?:the|this|that) (?:passage|article|text|document|context|source|report|story|excerpt|paragraph)"
+# What the source leaves out is no fact to check against it: "However, the passage does not
+# provide specific numbers", "Details of this film are not described in the text".
+_SILENCE = re.compile(
+    rf"^(?:(?:however|but|unfortunately|also|additionally),?\s+)?(?:{_SOURCE}|it) (?:also )?"
+    r"(?:does not|doesn't|did not|didn't|fails to) (?:provide|mention|specify|give|say|state|include|"
+    r"describe|detail|list|contain|offer|indicate|reveal|disclose|name|explain)\b|"
+    r"^[^,;]{2,100}? (?:is|are|was|were) not (?:\w+ly )?(?:described|mentioned|provided|specified|given|"
+    rf"stated|detailed|included|listed|named|explained|disclosed) in {_SOURCE}\W*$",
+    re.IGNORECASE,
+)
 # "The passage states that X", "According to the article, X", "It also mentions that X": the
 # claim is X; a claim about what the source says would be checked against that same source.
 _ATTRIBUTION = re.compile(
@@ -343,7 +353,8 @@ class RuleBasedExtractor:
         if not body or not any(ch.isalnum() for ch in body):
             return False
         # a question, or a lead-in to a list ("Here are the key points:"), asserts nothing
-        if body.endswith(("?", ":")) or _NON_CLAIM.match(_DISCOURSE.sub("", body)) \
+        plain = _DISCOURSE.sub("", body)
+        if body.endswith(("?", ":")) or _NON_CLAIM.match(plain) or _SILENCE.match(plain) \
                 or _is_command(body, whole, sentence):
             return False
         return whole or len(body.split()) >= self.min_words

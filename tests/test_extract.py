@@ -116,6 +116,10 @@ def test_what_the_source_says_is_the_claim() -> None:
     assert ex.extract(topic)[0].text == topic
     # sentences about the summary itself are no claims
     assert ex.extract("This summary covers the core facts. The summary focuses on the main points.") == []
+    # nor is what the source leaves out: there is nothing in it to check that against
+    assert ex.extract("However, the passage does not provide specific numbers for the cases.") == []
+    assert [c.text for c in ex.extract("The film stars Holly Hunter. Its plot is not described in the text.")] == [
+        "The film stars Holly Hunter."]
     # what the answer says about its sources is checked: it may be made up
     assert ex.extract("This information was added in the prompt but is not in the passage.") != []
     assert ex.extract("The answer is Paris, the capital of France.") != []

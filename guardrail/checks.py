@@ -271,14 +271,25 @@ def names(text: str) -> set[str]:
     """Capitalised word runs, without sentence-opening words and possessive endings."""
     out: set[str] = set()
     for m in _NAME.finditer(text):
-        words = [_POSSESSIVE.sub("", w) for w in m.group().split() if w not in _SENTENCE_WORDS]
+        words = [w for w in m.group().split() if w not in _SENTENCE_WORDS]
         if words and _at_sentence_start(text, m.start()) and opens_sentence(words[0]):
             words = words[1:]
-        while len(words) > 1 and words[0].lower().rstrip(".") in _TITLES:
-            words = words[1:]
-        if words:
-            out.add(" ".join(words).lower())
+        # a possessive ends a name: "Castleford's Paddy Flynn" names Castleford and Paddy Flynn
+        run: list[str] = []
+        for word in words:
+            run.append(_POSSESSIVE.sub("", word))
+            if _POSSESSIVE.search(word):
+                _add_name(out, run)
+                run = []
+        _add_name(out, run)
     return out
+
+
+def _add_name(out: set[str], words: list[str]) -> None:
+    while len(words) > 1 and words[0].lower().rstrip(".") in _TITLES:
+        words = words[1:]
+    if words:
+        out.add(" ".join(words).lower())
 
 
 def _at_sentence_start(text: str, pos: int) -> bool:

@@ -51,15 +51,17 @@ _DISCOURSE = re.compile(
     r"anyway|finally|again|so|ok(?:ay)?|well|all in all),?\s+",
     re.IGNORECASE,
 )
-_SOURCE = r"(?:the|this|that) (?:passage|article|text|document|context|source|report|story|excerpt|paragraph)"
+_SOURCE = (r"(?:the|this|that) (?:(?:provided|given|above|original|following|source) )?"
+           r"(?:passage|article|text|document|context|source|report|story|excerpt|paragraph)")
 # What the source leaves out is no fact to check against it: "However, the passage does not
 # provide specific numbers", "Details of this film are not described in the text".
 _SILENCE = re.compile(
     rf"^(?:(?:however|but|unfortunately|also|additionally),?\s+)?(?:{_SOURCE}|it) (?:also )?"
-    r"(?:does not|doesn't|did not|didn't|fails to) (?:provide|mention|specify|give|say|state|include|"
-    r"describe|detail|list|contain|offer|indicate|reveal|disclose|name|explain)\b|"
-    r"^[^,;]{2,100}? (?:is|are|was|were) not (?:\w+ly )?(?:described|mentioned|provided|specified|given|"
-    rf"stated|detailed|included|listed|named|explained|disclosed) in {_SOURCE}\W*$",
+    r"(?:does not|doesn't|did not|didn't|fails to) (?:seem to |appear to )?(?:provide|mention|specify|"
+    r"give|say|state|include|describe|detail|list|contain|offer|indicate|reveal|disclose|name|explain|"
+    r"connect)\b|"
+    r"^[^,;]{2,100}? (?:is|are|was|were) (?:not (?:\w+ly )?(?:described|mentioned|provided|specified|given|"
+    rf"stated|detailed|included|listed|named|explained|disclosed)|missing) (?:in|from) {_SOURCE}\W*$",
     re.IGNORECASE,
 )
 # "The passage states that X", "According to the article, X", "It also mentions that X": the

@@ -145,6 +145,13 @@ def test_names_in_another_form_or_by_their_initials() -> None:
     assert check_claim("Tom Owens won.", "The team went to town.").missing_names == ("tom owens",)
 
 
+def test_a_possessive_ends_a_name() -> None:
+    assert names("Castleford's Paddy Flynn responded.") == {"castleford", "paddy flynn"}
+    assert names("Widnes' Joe Mellor scored.") == {"widnes", "joe mellor"}
+    evidence = "Cas loanee Paddy Flynn scored for Castleford."
+    assert not check_claim("Castleford's Paddy Flynn scored.", evidence).missing_names
+
+
 def test_sentence_openers_after_punctuation_and_participles() -> None:
     assert names("( Note: The figures are missing.)") == set()
     assert names("Prior to 1990, she lived in Austin.") == {"austin"}

@@ -118,6 +118,8 @@ def test_what_the_source_says_is_the_claim() -> None:
     assert ex.extract("This summary covers the core facts. The summary focuses on the main points.") == []
     # nor is what the source leaves out: there is nothing in it to check that against
     assert ex.extract("However, the passage does not provide specific numbers for the cases.") == []
+    assert ex.extract("( Note: The figures for cases are missing in the provided passage.") == []
+    assert ex.extract("The passage does not seem to connect Ann Richards to the governor.") == []
     assert [c.text for c in ex.extract("The film stars Holly Hunter. Its plot is not described in the text.")] == [
         "The film stars Holly Hunter."]
     # what the answer says about its sources is checked: it may be made up

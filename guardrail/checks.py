@@ -125,6 +125,7 @@ _MONTHS = [
     "november",
     "december",
 ]
+_CALENDAR = frozenset([*_MONTHS, "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
 _MAY_DATE = re.compile(r"\bmay\s+\d{1,2}(?:st|nd|rd|th)?\b(?![.,]?\d)|\b\d{1,2}(?:st|nd|rd|th)?\s+may\b")
 # "2007-11" and "2001 -- 07" are ranges of years that end in 2011 and 2007
 _YEAR_RANGE = re.compile(r"\b((?:1[5-9]|20)\d\d)\s*(?:--?|–|—)\s*(\d\d)\b(?![\d,.]\d)")
@@ -201,6 +202,8 @@ def _numbers_with_bounds(text: str, *, idioms: bool = True) -> list[tuple[float,
     for m in _YEAR_RANGE.finditer(text):
         first = int(m.group(1))
         last = first // 100 * 100 + int(m.group(2))
+        # the "11" of "2007-11" is the year 2011, not a count of 11
+        found = [f for f in found if f[0] != m.start(2)]
         found.append((m.start(2), m.end(2), float(last if last > first else last + 100)))
     out = []
     for start, end, value in found:
@@ -282,7 +285,7 @@ def names(text: str) -> set[str]:
                 _add_name(out, run)
                 run = []
         _add_name(out, run)
-    return out
+    return out - _CALENDAR  # a month or weekday is the date check's ("in April"), not a name
 
 
 def _add_name(out: set[str], words: list[str]) -> None:

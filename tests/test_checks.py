@@ -81,6 +81,14 @@ def test_an_abbreviated_year_range_gives_its_last_year() -> None:
     assert not check_claim("He drummed for Audioslave (2001-2007) and RATM (2007-2011).", evidence).missing_numbers
     assert {2011.0, 2001.0} <= numbers("seasons 1998-01 and 2010–11")
     assert check_claim("He played there until 2012.", "He played there 2007-11.").missing_numbers == ("2012",)
+    # in a claim too: "2018–19" is the years 2018 and 2019, not 19 of anything
+    assert not check_claim("It changed in the 2018–19 season.", "It changed in the 2018-2019 season.").missing_numbers
+
+
+def test_months_and_weekdays_are_dates_not_names() -> None:
+    assert names("She won in April 2019 on a Monday. April Ryan spoke.") == {"april ryan"}
+    assert check_claim("He died in November 2018.", "He died in 2018.").issues == (
+        "date 'november' is not in the evidence",)
 
 
 def test_changed_number_or_date_is_a_conflict() -> None:

@@ -360,26 +360,28 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
         # durations, which evidence often splits ("90 minutes" is "1 h 30 min")
         if unit not in _DURATIONS and value not in ev_measures.get(unit, {value})
     )
-    folded = _fold(evidence if retrieved is None else retrieved)
-    missing_names = tuple(sorted(n for n in names(_fold(claim)) if not _name_in(n, folded)))
+    missing_names = _missing_names(names(_fold(claim)), _fold(evidence if retrieved is None else retrieved))
     return CheckResult(missing_numbers, missing_months, missing_names, wrong_measures)
 
 
-def _name_in(name: str, evidence: str) -> bool:
-    """Whether ``evidence`` names ``name`` (lower case): verbatim, by all its words in any order
-    and form ("Western Australia" / "west australian"), or by its initials ("WA")."""
-    if name in evidence.lower():
-        return True
+def _missing_names(claimed: set[str], evidence: str) -> tuple[str, ...]:
+    """The names (lower case) that ``evidence`` does not name: verbatim, by all their words in
+    any order and form ("Western Australia" / "west australian"), or by their initials ("WA")."""
+    lowered = evidence.lower()
     ev_tokens = content_tokens(evidence)
     ev_forms = {f for t in ev_tokens for f in _forms(t)}
-    if all(_forms(w) & ev_forms for w in name.split()):
-        return True
-    initials = _initials(name)
-    if initials is None:
-        return False
-    if evidence.islower():  # a lower-cased text ("in wa and"): no capitals to tell initials by
-        return initials in ev_tokens and initials not in _SHORT_WORDS
-    return re.search(r"\b" + r"\.?".join(initials.upper()) + r"\b", evidence) is not None
+
+    def named(name: str) -> bool:
+        if name in lowered or all(_forms(w) & ev_forms for w in name.split()):
+            return True
+        initials = _initials(name)
+        if initials is None:
+            return False
+        if evidence.islower():  # a lower-cased text ("in wa and"): no capitals to tell initials by
+            return initials in ev_tokens and initials not in _SHORT_WORDS
+        return re.search(r"\b" + r"\.?".join(initials.upper()) + r"\b", evidence) is not None
+
+    return tuple(sorted(n for n in claimed if not named(n)))
 
 
 def _initials(name: str) -> str | None:

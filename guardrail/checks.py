@@ -443,10 +443,9 @@ def _forms(word: str) -> set[str]:
     return forms
 
 
-# Two-letter words that lower-cased initials may spell ("us" is no "United States" in "told us").
-_SHORT_WORDS = frozenset({
-    "am", "an", "as", "at", "be", "by", "do", "go", "he", "hi", "if", "in", "is", "it", "me", "my",
-    "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we"})
+# Words that lower-cased initials may spell ("us" is no "United States" in "told us"); the
+# stopwords ("to", "in", ...) are already left out of the evidence words they are looked for in.
+_SHORT_WORDS = frozenset({"go", "hi", "oh", "ok", "us"})
 # Demonyms that the "-an" rule misses, to their country's name as a word of it.
 _DEMONYMS = {
     "american": "america", "british": "britain", "english": "england", "scottish": "scotland",

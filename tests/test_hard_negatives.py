@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from hard_negatives import augment, extrinsic, flip_negation, question_answers, swap_number
+from hard_negatives import augment, conjoin, extrinsic, flip_negation, question_answers, shaped, swap_number
 
 PAIR = {"premise": "Ada Lovelace was born in London in 1815.", "hypothesis": "Ada Lovelace was born in 1815.",
         "label": "entailment", "source": "toy", "id": "1"}
@@ -52,3 +52,41 @@ def test_question_answers_restate_right_and_wrong_answers() -> None:
     for m in wrong:  # another name or number of the premise, or an outside one
         assert m["answer"] not in {"Ada Lovelace", "1815"} and m["answer"] in m["hypothesis"]
     assert list(question_answers([{**PAIR, "label": "neutral"}], random.Random(0), rate=1.0)) == []
+
+
+BORN = {"premise": "Ada Lovelace: Ada Lovelace was born in London in 1815.",
+        "hypothesis": "Ada Lovelace was born in 1815.", "label": "entailment", "source": "vitaminc", "id": "b"}
+WROTE = {"premise": "Ada Lovelace: She wrote the first published algorithm in 1843.",
+         "hypothesis": "The first published algorithm was written by Ada Lovelace.",
+         "label": "entailment", "source": "vitaminc", "id": "w"}
+MOVED = {**WROTE, "hypothesis": "Ada Lovelace wrote the first published algorithm in 1850.",
+         "label": "contradiction", "id": "m"}
+
+
+def test_conjoined_claims_are_entailed_only_when_both_parts_are() -> None:
+    for seed in range(8):  # either order, either premise first
+        both = conjoin(BORN, WROTE, random.Random(seed))
+        assert both is not None and both["label"] == "entailment" and both["source"] == "synthetic_conjoined"
+        assert "born in London" in both["premise"] and "first published algorithm in 1843" in both["premise"]
+        assert both["premise"].count("Ada Lovelace:") == 1  # one page title, as the evidence reads
+        assert both["hypothesis"] in {
+            "Ada Lovelace was born in 1815, and the first published algorithm was written by Ada Lovelace.",
+            "The first published algorithm was written by Ada Lovelace, and Ada Lovelace was born in 1815."}
+        one_wrong = conjoin(BORN, MOVED, random.Random(seed))
+        assert one_wrong is not None and one_wrong["label"] == "contradiction" and "1850" in one_wrong["hypothesis"]
+    assert conjoin(MOVED, BORN, random.Random(0)) is None  # the first part must be entailed
+    # two revisions of one sentence (VitaminC) may disagree: no pair over both
+    revised = {**BORN, "premise": "Ada Lovelace: Ada Lovelace was born in Paris in 1815.", "id": "r"}
+    assert conjoin(BORN, revised, random.Random(0)) is None
+
+
+def test_shaped_pairs_come_from_document_pairs_and_follow_the_seed() -> None:
+    pairs = [{**p, "id": f"{p['id']}{i}"} for i in range(20) for p in (BORN, WROTE, MOVED)]
+    captions = [{**BORN, "source": "snli", "id": f"s{i}"} for i in range(20)]
+    made = list(shaped(pairs + captions, random.Random(5), rate=1.0))
+    assert made == list(shaped(pairs + captions, random.Random(5), rate=1.0))
+    kinds = {m["source"] for m in made}
+    assert "synthetic_conjoined" in kinds and any(k.startswith("synthetic_qa") for k in kinds)
+    assert {m["label"] for m in made} <= {"entailment", "neutral", "contradiction"}
+    assert all(m["source"] != "snli" for m in made)
+    assert list(shaped(pairs, random.Random(5), rate=0.0)) == []

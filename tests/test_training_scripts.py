@@ -4,6 +4,8 @@ claims what it did not measure.  Nothing is trained here (seconds in all)."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import random
 import subprocess
 import sys
 import time
@@ -63,6 +65,42 @@ def test_a_run_with_its_own_out_checkpoints_beside_it(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         train_verifier.main(["--resume", "--out", str(tmp_path / "trial")])
     assert exc.value.code == 2 and str(tmp_path / "trial.work" / "checkpoint.pt") in capsys.readouterr().err
+
+
+def test_shaped_rate_adds_pairs_and_leaves_the_plan_alone_at_zero(tmp_path) -> None:
+    rows = [{"premise": f"Page {i % 5}: Item {i} was made in {1900 + i}.",
+             "hypothesis": f"Item {i} was made in {1900 + i}.", "label": "entailment", "source": "vitaminc",
+             "id": str(i), "orig_label": "True"} for i in range(60)]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def plan(*rate: float) -> list[dict[str, str]]:
+        return train_verifier.build_training_set(tmp_path, random.Random(13), 0.35, 0.15, *rate)
+
+    # the phase 1-7 plan is the same whether the argument is left out or 0: the shipped model stays reproducible
+    assert plan() == plan(0.0)
+    more = plan(1.0)
+    assert len(more) > len(plan()) and any(r["source"].startswith("synthetic_") and r["source"] in {
+        "synthetic_conjoined", "synthetic_qa", "synthetic_extrinsic", "synthetic_outside_name"} for r in more)
+
+
+def test_validate_verifier_scores_both_validation_sets(tmp_path, capsys) -> None:
+    validate = load(ROOT / "training" / "validate_verifier.py")
+    rows = [{"premise": "Ada Lovelace: Ada Lovelace was born in London in 1815.", "label": "entailment",
+             "hypothesis": "Ada Lovelace was born in 1815.", "source": "vitaminc", "id": "1"},
+            {"premise": "Ada Lovelace: She wrote the first published algorithm in 1843.", "label": "entailment",
+             "hypothesis": "Ada Lovelace wrote an algorithm.", "source": "vitaminc", "id": "2"},
+            {"premise": "Ada Lovelace: She wrote the first published algorithm in 1843.", "label": "contradiction",
+             "hypothesis": "Ada Lovelace wrote nothing.", "source": "vitaminc", "id": "3"}]
+    (tmp_path / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert validate.main(["--data-dir", str(tmp_path)]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["model"].endswith("verifier") and line["validation"]["n"] == 3
+    shaped = line["shaped_validation"]
+    assert shaped["n"] > 0 and set(shaped["accuracy_3way_by_kind"]) <= {
+        "synthetic_conjoined", "synthetic_qa", "synthetic_qa_wrong", "synthetic_qa_outside", "synthetic_extrinsic",
+        "synthetic_outside_name"}
+    for scored in (line["validation"], shaped):
+        assert 0.0 <= scored["accuracy_3way"] <= 1.0 and 0.0 <= scored["bacc_entailed_vs_not"] <= 1.0
 
 
 class FakeClassifier:

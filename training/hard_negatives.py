@@ -240,6 +240,79 @@ def question_answers(pairs: list[Pair], rng: random.Random, rate: float) -> Iter
             yield from question_answer(pair, rng, names)
 
 
+# Sources whose premise is document text; a pair's page is its "<title>: " prefix (VitaminC,
+# FM2) or, where there is none (new_protocols), the premise itself.
+_DOCUMENT_SOURCES = frozenset({"vitaminc", "new_protocols", "fm2"})
+_TITLE = re.compile(r"^([^:]{1,80}): ")
+_JOIN_LOWER = {"The", "A", "An", "It", "He", "She", "They", "This", "That", "There", "Its", "His", "Her", "Their"}
+
+
+def _page(pair: Pair) -> str:
+    m = _TITLE.match(pair["premise"])
+    return m.group(1) if m else pair["premise"]
+
+
+def _overlap(a: str, b: str) -> float:
+    wa, wb = set(a.lower().split()), set(b.lower().split())
+    return len(wa & wb) / max(1, min(len(wa), len(wb)))
+
+
+def conjoin(first: Pair, second: Pair, rng: random.Random) -> Pair | None:
+    """Two claims about one page as one compound claim ("A, and B") over both premises, in
+    either order: entailed only when both parts are, otherwise the label of the part that is
+    not (``first`` must be entailed).  LLM answers and Wikipedia claims (WiCE) join facts
+    that the evidence states in different sentences; NLI corpora pair one claim with one."""
+    if first["label"] != "entailment" or first is second or first["hypothesis"] == second["hypothesis"]:
+        return None
+    a, b = (first, second) if rng.random() < 0.5 else (second, first)
+    if a["premise"] == b["premise"]:
+        premise = a["premise"]
+    elif _overlap(a["premise"], b["premise"]) > 0.5:  # two revisions of one sentence (VitaminC) can disagree
+        return None
+    else:
+        # which premise keeps the page title (and comes first) is drawn apart from the claims' order
+        if rng.random() < 0.5:
+            premise = f"{a['premise']} {_TITLE.sub('', b['premise'], count=1)}"
+        else:
+            premise = f"{b['premise']} {_TITLE.sub('', a['premise'], count=1)}"
+    second_hyp = b["hypothesis"].strip()
+    head, _, tail = second_hyp.partition(" ")
+    if head in _JOIN_LOWER:
+        second_hyp = f"{head.lower()} {tail}"
+    hyp = f"{a['hypothesis'].strip().rstrip('.')}, and {second_hyp}"
+    return {**second, "premise": premise, "hypothesis": hyp, "source": "synthetic_conjoined"}
+
+
+def shaped(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]:
+    """Yield about ``rate`` pairs shaped like what the engine verifies per document-grounded
+    input pair: compound claims over two premises of one page (``conjoin``), short answers
+    restated with their question (``question_answer``), and claims with an unsupported detail
+    or an outside name (``extrinsic``).  Phase 8 of the shipped verifier trained on these; the
+    calibration data makes the same shapes from the validation split, never from these pairs."""
+    documents = [p for p in pairs if p["source"] in _DOCUMENT_SOURCES]
+    by_page: dict[str, list[Pair]] = {}
+    for pair in documents:
+        by_page.setdefault(_page(pair), []).append(pair)
+    names = _names(documents)
+    details = [p["hypothesis"] for p in documents if 20 < len(p["hypothesis"]) < 120]
+    for pair in documents:
+        if pair["label"] != "entailment" or rng.random() >= rate:
+            continue
+        kind = rng.random()
+        if kind < 0.45:
+            same_page = by_page[_page(pair)]
+            made = conjoin(pair, rng.choice(same_page), rng) if len(same_page) > 1 else None
+            if made is not None:
+                yield made
+        elif kind < 0.75:
+            yield from question_answer(pair, rng, names)
+        else:
+            made = (add_unsupported_detail(pair, rng, details) if rng.random() < 0.5
+                    else swap_outside_name(pair, rng, names))
+            if made is not None:
+                yield made
+
+
 def main(argv: list[str] | None = None) -> int:
     """Nothing to run: a library of generators, imported by the training and calibration scripts."""
     ap = argparse.ArgumentParser(

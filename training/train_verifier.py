@@ -52,7 +52,7 @@ from tqdm import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hard_negatives import augment
+from hard_negatives import augment, shaped
 
 LABELS = ["entailment", "neutral", "contradiction"]
 REPO = Path(__file__).resolve().parents[1]
@@ -76,7 +76,10 @@ def read_jsonl(path: Path) -> list[dict[str, str]]:
 
 
 def build_training_set(data_dir: Path, rng: random.Random, hard_rate: float,
-                       distractor_rate: float) -> list[dict[str, str]]:
+                       distractor_rate: float, shaped_rate: float = 0.0) -> list[dict[str, str]]:
+    """The plan's pairs: the source mix, its hard negatives and, with ``shaped_rate``, pairs
+    shaped like the engine's inputs (``hard_negatives.shaped``).  Those draw from a random
+    stream of their own, so at rate 0 the plan is exactly the one phases 1-7 trained on."""
     rows = read_jsonl(data_dir / "train.jsonl")
     by_source: dict[str, list[dict[str, str]]] = {}
     for row in rows:
@@ -87,6 +90,8 @@ def build_training_set(data_dir: Path, rng: random.Random, hard_rate: float,
         picked = items if cap is None else rng.sample(items, min(cap, len(items)))
         chosen.extend(picked * repeat)
     synthetic = list(augment(chosen, rng, hard_rate, distractor_rate))
+    if shaped_rate > 0:
+        synthetic += shaped(chosen, random.Random(rng.random()), shaped_rate)
     data = chosen + synthetic
     rng.shuffle(data)
     return data
@@ -207,6 +212,9 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     ap.add_argument("--max-length", type=int, default=160)
     ap.add_argument("--hard-negative-rate", type=float, default=0.35)
     ap.add_argument("--distractor-rate", type=float, default=0.15)
+    ap.add_argument("--shaped-rate", type=float, default=0.0,
+                    help="add about this many pairs shaped like the engine's inputs (compound claims, restated "
+                         "answers, unsupported details) per entailed document pair; phase 8 used 1.0")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0,
                     help="checkpoint interval; one is also written whenever training stops")
@@ -243,7 +251,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         torch.set_num_threads(os.cpu_count() or 1)
 
     rng = random.Random(args.seed)
-    data = build_training_set(args.data_dir, rng, args.hard_negative_rate, args.distractor_rate)
+    data = build_training_set(args.data_dir, rng, args.hard_negative_rate, args.distractor_rate, args.shaped_rate)
     plan = batches(data, args.batch_size, rng)
     plan = plan[: int(len(plan) * args.epochs)] if args.epochs <= 1 else plan * math.ceil(args.epochs)
     plan = plan[args.start_batch:]

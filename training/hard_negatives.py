@@ -177,10 +177,14 @@ def extrinsic(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pa
     names = _names(pairs)
     for pair in pairs:
         if rng.random() < rate:
-            made = (add_unsupported_detail(pair, rng, pool) if rng.random() < 0.5
-                    else swap_outside_name(pair, rng, names))
+            made = _extrinsic_error(pair, rng, pool, names)
             if made is not None:
                 yield made
+
+
+def _extrinsic_error(pair: Pair, rng: random.Random, details: list[str], names: list[str]) -> Pair | None:
+    return (add_unsupported_detail(pair, rng, details) if rng.random() < 0.5
+            else swap_outside_name(pair, rng, names))
 
 
 _ANSWER_SPAN = re.compile(rf"{_NUMBER.pattern}|{_ENTITY.pattern}")
@@ -288,7 +292,7 @@ def shaped(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]
     input pair: compound claims over two premises of one page (``conjoin``), short answers
     restated with their question (``question_answer``), and claims with an unsupported detail
     or an outside name (``extrinsic``).  Phase 8 of the shipped verifier trained on these; the
-    calibration data makes the same shapes from the validation split, never from these pairs."""
+    calibration data makes its extrinsic and question-answer pairs from the validation split."""
     documents = [p for p in pairs if p["source"] in _DOCUMENT_SOURCES]
     by_page: dict[str, list[Pair]] = {}
     for pair in documents:
@@ -307,8 +311,7 @@ def shaped(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]
         elif kind < 0.75:
             yield from question_answer(pair, rng, names)
         else:
-            made = (add_unsupported_detail(pair, rng, details) if rng.random() < 0.5
-                    else swap_outside_name(pair, rng, names))
+            made = _extrinsic_error(pair, rng, details, names)
             if made is not None:
                 yield made
 

@@ -358,8 +358,11 @@ def rank_windows(claim: str, candidates: Sequence[Window], k: int) -> list[tuple
     df = Counter(t for bag in bags for t in bag if t in claim_terms)
     n = len(bags)
     idf = {t: math.log(1 + n / (1 + df[t])) + 0.1 for t in claim_terms}
-    total = sum(idf.values())
-    scored = [(w, sum(idf[t] for t in claim_terms & bag) / total) for w, bag in zip(candidates, bags)]
+    # fsum: a float sum over a set must not depend on the set's order, which changes with each
+    # process's string hashing; a last-bit difference used to reorder tied windows between runs
+    # (the same claim and context got other evidence, and sometimes another verdict)
+    total = math.fsum(idf.values())
+    scored = [(w, math.fsum(idf[t] for t in claim_terms & bag) / total) for w, bag in zip(candidates, bags)]
     scored.sort(key=lambda x: -x[1])
     # Windows sharing under half of the best window's weighted overlap are rarely the evidence;
     # dropping them keeps NLI work near one or two windows per claim on typical RAG context.

@@ -410,7 +410,7 @@ class _SpanMatcher:
         if not fact_tokens:
             return None
         weight = {t: self.weight(t) for t in fact_tokens}
-        total = sum(weight.values())
+        total = math.fsum(weight.values())  # sums over sets: exact, so no run depends on hash order
         best: tuple[float, float, int, int] | None = None
         span: tuple[int, int] | None = None
         hit_sentences = sorted(set().union(*(self._where.get(t, set()) for t in fact_tokens)))
@@ -419,13 +419,13 @@ class _SpanMatcher:
                 shared = fact_tokens & words
                 if not shared:
                     continue
-                hit = sum(weight[t] for t in shared)
+                hit = math.fsum(weight[t] for t in shared)
                 resolved = 0.0
                 if pronoun:  # numbers are never what a pronoun stands for
-                    resolved = sum(weight[t] for t in fact_tokens - words
+                    resolved = math.fsum(weight[t] for t in fact_tokens - words
                                    if not _is_number(t) and self._first.get(t, end) < start)
                 recall = min(1.0, (hit + resolved) / total)
-                precision = hit / sum(self.weight(t) for t in words)
+                precision = hit / math.fsum(self.weight(t) for t in words)
                 score = 2 * precision * recall / (precision + recall)
                 key = (round(score, 9), max(weight[t] for t in shared), start - end, start)
                 if best is None or key > best:

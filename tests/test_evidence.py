@@ -116,3 +116,32 @@ def test_selection_spans_passages_and_stays_within_a_window_size() -> None:
     long_units = sentence_units(Passage(("Lovelace wrote notes on the engine. " * 12 + "X. ") * 3, "l"))
     capped = select_sentences("Lovelace wrote notes on the engine.", long_units, 3, max_chars=100)
     assert capped is not None and sum(len(w.text) for w in capped.parts) <= 100
+
+
+_RANK_IN_A_FRESH_PROCESS = """
+from guardrail import Passage
+from guardrail.evidence import rank_windows, windows
+claim = " ".join(f"term{i}" for i in range(24))
+# tied windows: every one holds all the claim's terms, each among other words of its own,
+# and the other windows give the terms different document frequencies (idf weights)
+tied = [" ".join([claim, *(f"other{j}x{k}" for k in range(j + 3))]) + "." for j in range(6)]
+rest = [" ".join(f"term{i}" for i in range(0, 24, j)) + " filler." for j in (2, 3, 5, 7)]
+found = [w for p in [Passage(t, f"p{i}") for i, t in enumerate(tied + rest)] for w in windows(p)]
+print([(w.passage.id, repr(score)) for w, score in rank_windows(claim, found, 8)])
+"""
+
+
+def test_ranking_does_not_depend_on_the_process_hash_seed() -> None:
+    # Python salts string hashes per process, so a set's order (and a float sum over it) differs
+    # between runs; the same claim and context must get the same evidence in every run.
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    outputs = {subprocess.run([sys.executable, "-c", _RANK_IN_A_FRESH_PROCESS], capture_output=True, text=True,
+                              check=True, timeout=120, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+               for seed in range(12)}
+    assert len(outputs) == 1, outputs
+    ranked = ast.literal_eval(outputs.pop())
+    assert [pid for pid, _ in ranked[:6]] == [f"p{i}" for i in range(6)]  # ties keep the context's order

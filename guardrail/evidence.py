@@ -358,9 +358,9 @@ def rank_windows(claim: str, candidates: Sequence[Window], k: int) -> list[tuple
     df = Counter(t for bag in bags for t in bag if t in claim_terms)
     n = len(bags)
     idf = {t: math.log(1 + n / (1 + df[t])) + 0.1 for t in claim_terms}
-    # fsum: a float sum over a set must not depend on the set's order, which changes with each
-    # process's string hashing; a last-bit difference used to reorder tied windows between runs
-    # (the same claim and context got other evidence, and sometimes another verdict)
+    # fsum: a plain float sum over a set depends on the set's order, which changes with each
+    # process's string hashing; a last-bit difference would reorder tied windows between runs
+    # (the same claim and context verified against other evidence, perhaps to another verdict)
     total = math.fsum(idf.values())
     scored = [(w, math.fsum(idf[t] for t in claim_terms & bag) / total) for w, bag in zip(candidates, bags)]
     scored.sort(key=lambda x: -x[1])

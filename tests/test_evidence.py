@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
+
 import pytest
 from langchain_core.documents import Document
 
@@ -134,11 +139,6 @@ print([(w.passage.id, repr(score)) for w, score in rank_windows(claim, found, 8)
 def test_ranking_does_not_depend_on_the_process_hash_seed() -> None:
     # Python salts string hashes per process, so a set's order (and a float sum over it) differs
     # between runs; the same claim and context must get the same evidence in every run.
-    import ast
-    import os
-    import subprocess
-    import sys
-
     outputs = {subprocess.run([sys.executable, "-c", _RANK_IN_A_FRESH_PROCESS], capture_output=True, text=True,
                               check=True, timeout=120, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
                for seed in range(12)}

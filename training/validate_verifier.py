@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_negatives import shaped  # noqa: E402
 from train_verifier import LABELS, read_jsonl  # noqa: E402
 
+from guardrail.metrics import balanced_accuracy  # noqa: E402
 from guardrail.nli import EmbeddedNLI  # noqa: E402
 
 
@@ -32,10 +33,9 @@ def scores(nli: EmbeddedNLI, rows: list[dict[str, str]], by: str | None = None) 
     probs = nli.predict([(r["premise"], r["hypothesis"]) for r in rows])
     gold = np.array([LABELS.index(r["label"]) for r in rows])
     right = probs.argmax(1) == gold
-    entailed, said = gold == 0, probs[:, 0] > 0.5
-    bacc = (said[entailed].mean() + (~said[~entailed]).mean()) / 2
+    bacc = balanced_accuracy(gold == 0, probs[:, 0] > 0.5)
     out: dict[str, object] = {"n": len(rows), "accuracy_3way": round(float(right.mean()), 4),
-                              "bacc_entailed_vs_not": round(float(bacc), 4)}
+                              "bacc_entailed_vs_not": round(bacc, 4)}
     if by:
         kinds = np.array([r[by] for r in rows])
         out["accuracy_3way_by_kind"] = {k: round(float(right[kinds == k].mean()), 4) for k in sorted(set(kinds))}

@@ -4,13 +4,15 @@ A small NLI model reads "born in 1867" and "born in 1876" as near-identical.  Th
 look for every number, year, month and capitalised name of the claim in the evidence the
 verifier relied on; anything missing becomes an issue on the claim and lowers its score.
 Numbers are compared as values ("1,200" = "1200", "3.0" = "3", "five" = "5", "$5 million" =
-"5,000,000"), so formatting does not create false alarms; a qualified number ("more than 17",
-"before 1985", "about 300") is a bound that some evidence number must meet, and idiomatic
-number words ("one of", "a single") are not counts.  Names match without accents, possessive
-endings and titles ("CEO Duncan Fraser" = "Duncan Fraser"), a demonym matches its country
-("Russian" / "Russia", "Chinese" / "China"), a name of several words matches its initials
-("Western Australia" / "WA"), and a name may be found anywhere in the evidence retrieved for the
-claim (a document names a person in full once, by surname after).
+"5,000,000"), measures across units ("5 km" = "3.1 miles", "90 minutes" = "1.5 hours"), so
+formatting does not create false alarms; a qualified number ("more than 17", "before 1985",
+"about 300") is a bound that some evidence number must meet, and idiomatic number words ("one
+of", "a single") are not counts. Names match without accents, possessive endings and titles
+("CEO Duncan Fraser" = "Duncan Fraser"), a demonym matches its country ("Russian" / "Russia",
+"Jordanians" / "Jordan"), a hyphenated name its parts ("Russia-Turkey" / "Russia and Turkey"), a
+name of several words its initials ("Western Australia" / "WA"), and a name may be found
+anywhere in the evidence retrieved for the claim (a document names a person in full once, by
+surname after).
 """
 
 from __future__ import annotations
@@ -62,21 +64,36 @@ _WORD_NUMBERS = {
     "double": 2,
 }
 _IDIOMS = frozenset({"one", "single", "once", "double"})
-# A number with a unit of measurement: the same unit with another value in the evidence is a
+# A number with a unit of measurement: the same quantity with another value in the evidence is a
 # conflict NLI misses ("weighs 9 kg" against "weighs 3.4 kg" reads as entailed).
-_UNIT_ALIASES = {"kilograms": "kg", "kilogram": "kg", "grams": "g", "gram": "g", "kilometres": "km",
-                 "kilometers": "km", "kilometre": "km", "kilometer": "km", "metres": "m", "meters": "m",
-                 "metre": "m", "meter": "m", "centimetres": "cm", "centimeters": "cm", "millimetres": "mm",
-                 "millimeters": "mm", "mile": "miles", "foot": "feet", "ft": "feet", "pound": "lb", "pounds": "lb",
-                 "lbs": "lb", "minute": "minutes", "min": "minutes", "mins": "minutes", "hour": "hours",
-                 "hrs": "hours", "second": "seconds", "secs": "seconds",
+_UNIT_ALIASES = {"kilograms": "kg", "kilogram": "kg", "grams": "g", "gram": "g", "tonne": "tonnes",
+                 "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km", "metres": "m",
+                 "meters": "m", "metre": "m", "meter": "m", "centimetres": "cm", "centimeters": "cm",
+                 "centimetre": "cm", "centimeter": "cm", "millimetres": "mm", "millimeters": "mm",
+                 "millimetre": "mm", "millimeter": "mm", "mile": "miles", "foot": "feet", "ft": "feet",
+                 "inch": "inches", "yard": "yards", "pound": "lb", "pounds": "lb", "lbs": "lb", "ounce": "oz",
+                 "ounces": "oz", "litre": "litres", "liters": "litres", "liter": "litres", "millilitres": "ml",
+                 "milliliters": "ml", "kph": "km/h", "minute": "minutes", "min": "minutes", "mins": "minutes",
+                 "hour": "hours", "hrs": "hours", "second": "seconds", "secs": "seconds",
                  "euro": "euros", "€": "euros", "dollar": "dollars", "percent": "%", "degrees": "°"}
 _DURATIONS = frozenset({"seconds", "minutes", "hours"})
+# Units of one quantity by their size in a common unit, so that "5 km" is checked against
+# "3.1 miles" and "90 minutes" against "1.5 hours".  Units whose size is ambiguous (gallons,
+# tons, GB as 1000 or 1024 MB) are compared only with themselves.
+_SIZES = {
+    "mm": ("length", 0.001), "cm": ("length", 0.01), "m": ("length", 1.0), "km": ("length", 1000.0),
+    "inches": ("length", 0.0254), "feet": ("length", 0.3048), "yards": ("length", 0.9144),
+    "miles": ("length", 1609.344), "g": ("mass", 0.001), "kg": ("mass", 1.0), "tonnes": ("mass", 1000.0),
+    "oz": ("mass", 0.028349523125), "lb": ("mass", 0.45359237), "ml": ("volume", 0.001),
+    "litres": ("volume", 1.0), "km/h": ("speed", 1 / 3.6), "mph": ("speed", 0.44704),
+    "seconds": ("time", 1.0), "minutes": ("time", 60.0), "hours": ("time", 3600.0),
+    "w": ("power", 1.0), "kw": ("power", 1000.0),
+}
 # one-letter units other than "m" are left out: "1990s", "5G", "3 v 1" are not measurements
-_UNITS = sorted({*_UNIT_ALIASES, *_UNIT_ALIASES.values(), "mah", "gb", "mb", "tb", "kw", "kwh", "w",
-                 "mph", "km/h", "db", "hz", "ghz", "mhz", "ml", "litres", "liters"} - {"s", "h", "g"},
-                key=len, reverse=True)
-_MEASURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(" + "|".join(map(re.escape, _UNITS))
+_UNITS = sorted({*_UNIT_ALIASES, *_UNIT_ALIASES.values(), *_SIZES, "mah", "gb", "mb", "tb", "kwh", "db",
+                 "hz", "ghz", "mhz"} - {"s", "h", "g"}, key=len, reverse=True)
+# after a currency sign, "m" is million: "$330m" is money, not a length
+_MEASURE = re.compile(r"(?<![\w.,$£€¥])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(" + "|".join(map(re.escape, _UNITS))
                       + r")(?![\w/])", re.IGNORECASE)
 # A number ends at a non-word character or at a unit written onto it ("330m", "5000mAh"); the
 # digits of a name ("Su-24", "F-16", "COVID-19") are the name check's, not a quantity; after
@@ -256,6 +273,11 @@ _OPENERS = frozenset([
     # indefinite subjects: "Someone is ...", "People gather ...", "Two men ..." (number words too)
     "someone", "somebody", "everyone", "everybody", "people", "many", "several", "some", "both", "each",
 ])
+# a lone "-ing" word opening a sentence that goes on in lower case is a verb form ("Sinking sand
+# is ...", "Staring at ..."), not a name, which would run on in capitals ("Flushing Meadows");
+# a short answer ("Beijing") stays a name
+_GERUND = re.compile(r"[A-Z][a-z]{2,}ing$")
+_LOWER_WORD = re.compile(r"\s+[a-z]")
 _ADVERB = re.compile(r"\w{3}(?:ally|ingly|ately|ently|ably|arly|ously|ively|edly)$")  # not "Sally"
 _POSSESSIVE = re.compile(r"(?:['’]s?)$")
 # A title or role before a name: the evidence often names the person without it, or with
@@ -266,6 +288,7 @@ _TITLES = frozenset([
     "gov", "mayor", "judge", "justice", "coach", "captain", "capt", "boss", "manager", "minister",
     "secretary", "director", "chancellor", "prime", "king", "queen", "prince", "princess", "pope", "rev",
 ])
+_INITIAL = re.compile(r"(?:^|[\s.])[A-Z]\.$")
 # What may stand before a sentence's first word: "( Note: ...", "\"The ...".
 _LEAD_IN = " \t\n\"'“‘(["
 
@@ -275,7 +298,8 @@ def names(text: str) -> set[str]:
     out: set[str] = set()
     for m in _NAME.finditer(text):
         words = [w for w in m.group().split() if w not in _SENTENCE_WORDS]
-        if words and _at_sentence_start(text, m.start()) and opens_sentence(words[0]):
+        if words and _at_sentence_start(text, m.start()) and (opens_sentence(words[0]) or (
+                len(words) == 1 and _GERUND.match(words[0]) and _LOWER_WORD.match(text, m.end()))):
             words = words[1:]
         # a possessive ends a name: "Castleford's Paddy Flynn" names Castleford and Paddy Flynn
         run: list[str] = []
@@ -299,7 +323,8 @@ def _at_sentence_start(text: str, pos: int) -> bool:
     # walks back over the lead-in only: slicing the whole prefix per name is quadratic
     while pos > 0 and text[pos - 1] in _LEAD_IN:
         pos -= 1
-    return pos == 0 or text[pos - 1] in ".!?:"
+    # the full stop of an initial ends no sentence: "J.K. Rowling", "the U.S. Army"
+    return pos == 0 or (text[pos - 1] in ".!?:" and not _INITIAL.search(text, max(0, pos - 3), pos))
 
 
 def opens_sentence(word: str) -> bool:
@@ -316,7 +341,7 @@ class CheckResult:
     missing_numbers: tuple[str, ...] = ()
     missing_months: tuple[str, ...] = ()
     missing_names: tuple[str, ...] = ()
-    # (claimed, stated): a measurement the evidence gives in the same unit with another value
+    # (claimed, stated): a measurement the evidence gives with another value, in any unit of it
     wrong_measures: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -346,19 +371,26 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
     stated = _numbers_with_bounds(evidence)
     ev_numbers = {value for value, _ in stated}
     ev_bounds = {(value, op.rstrip("=")) for value, op in stated if op != "="}
+    ev_measures = measures(evidence)
+    # a measure the evidence gives in another unit is a number it states: "3.1 miles" by "5 km"
+    for value, unit in _measure_values(claim, bounded=True):
+        for _, other, converted in _same_quantity(unit, ev_measures):
+            if other != unit:
+                ev_numbers.update((converted, value) if _close(value, converted) else (converted,))
     missing_numbers = tuple(
         _fmt(value) if op == "=" else f"{_BOUND_WORDS[op]} {_fmt(value)}"
         for value, op in sorted(set(_numbers_with_bounds(claim, idioms=False)))
         if not _satisfied(value, op, ev_numbers, ev_bounds)
     )
     missing_months = tuple(sorted(months(claim) - months(evidence)))
-    ev_measures = measures(evidence)
     wrong_measures = tuple(
-        (f"{_fmt(value)} {unit}", ", ".join(f"{_fmt(v)} {unit}" for v in sorted(ev_measures[unit])))
+        (f"{_fmt(value)} {unit}", ", ".join(f"{_fmt(v)} {other}" for v, other, _ in same))
         for value, unit in sorted(_measure_values(claim))
-        # per unit: "9 kg" is wrong against "3.4 kg" even where the page has "9 USB ports"; not
-        # durations, which evidence often splits ("90 minutes" is "1 h 30 min")
-        if unit not in _DURATIONS and value not in ev_measures.get(unit, {value})
+        # per quantity: "9 kg" is wrong against "3.4 kg" or "3,400 g" even where the page has "9
+        # USB ports"; not durations, which evidence often splits ("90 minutes" is "1 h 30 min")
+        if unit not in _DURATIONS and (same := _same_quantity(unit, ev_measures))
+        and not any(converted == value if other == unit else _close(value, converted)
+                    for _, other, converted in same)
     )
     missing_names = _missing_names(names(_fold(claim)), _fold(evidence if retrieved is None else retrieved))
     return CheckResult(missing_numbers, missing_months, missing_names, wrong_measures)
@@ -371,8 +403,13 @@ def _missing_names(claimed: set[str], evidence: str) -> tuple[str, ...]:
     ev_tokens = content_tokens(evidence)
     ev_forms = {f for t in ev_tokens for f in _forms(t)}
 
+    def word_named(word: str) -> bool:
+        # a hyphenated word by its parts too: "russia-turkey" by "Russia and Turkey"
+        return bool(_forms(word) & ev_forms) or (
+            "-" in word and all(_forms(part) & ev_forms for part in _HYPHENATED.split(word)))
+
     def named(name: str) -> bool:
-        if name in lowered or all(_forms(w) & ev_forms for w in name.split()):
+        if name in lowered or all(word_named(w) for w in name.split()):
             return True
         initials = _initials(name)
         if initials is None:
@@ -382,6 +419,9 @@ def _missing_names(claimed: set[str], evidence: str) -> tuple[str, ...]:
         return re.search(r"\b" + r"\.?".join(initials.upper()) + r"\b", evidence) is not None
 
     return tuple(sorted(n for n in claimed if not named(n)))
+
+
+_HYPHENATED = re.compile(r"(?<=[a-z])-(?=[a-z])")  # not the digits of "su-25"
 
 
 def _initials(name: str) -> str | None:
@@ -399,14 +439,36 @@ def measures(text: str) -> dict[str, set[float]]:
     return out
 
 
-def _measure_values(text: str) -> list[tuple[float, str]]:
+def _measure_values(text: str, *, bounded: bool = False) -> list[tuple[float, str]]:
+    """Every (value, unit) of ``text``; with ``bounded``, also those a qualifier makes a bound."""
     found = []
     for m in _MEASURE.finditer(text):
-        if _BOUND_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
+        if not bounded and _BOUND_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
             continue  # "up to 180 minutes" is a bound, which the number check weighs
         unit = m.group(2).lower()
         found.append((float(m.group(1).replace(",", "")), _UNIT_ALIASES.get(unit, unit)))
     return found
+
+
+def _same_quantity(unit: str, ev_measures: dict[str, set[float]]) -> list[tuple[float, str, float]]:
+    """The evidence's measures of what ``unit`` measures, as (value, its unit, value in ``unit``);
+    a unit of no known size matches only itself."""
+    quantity, size = _SIZES.get(unit, (unit, 1.0))
+    found = []
+    for other, values in sorted(ev_measures.items()):
+        other_quantity, other_size = _SIZES.get(other, (other, 1.0))
+        if other_quantity == quantity:
+            found.extend((v, other, v if other == unit else v * other_size / size) for v in sorted(values))
+    return found
+
+
+def _close(claimed: float, converted: float) -> bool:
+    """Whether a value converted from another unit is the claimed one as people round it:
+    "3.1 miles" and "3 miles" for 5 km (3.107 miles), "10,000 feet" for 3,000 m (9,843 feet),
+    to the claim's last digit or within 2%, and never beyond 5%."""
+    decimals = _fmt(claimed).partition(".")[2]
+    gap = abs(converted - claimed)
+    return gap <= max(0.5 * 10 ** -len(decimals), 0.02 * abs(claimed)) and gap <= 0.05 * abs(claimed)
 
 
 def lexical_support(claim: str, evidence: str) -> float:
@@ -434,10 +496,11 @@ def _forms(word: str) -> set[str]:
     shares: its stem, the country of a demonym ("russian" -> "russia", "chinese" -> "china"),
     the direction of "western" ("west")."""
     forms = {_stem(word)}
-    if word in _DEMONYMS:
-        forms.add(_DEMONYMS[word])
-    elif len(word) >= 6 and word.endswith("an"):
-        forms.update((word[:-1], word[:-3]) if word.endswith("ian") else (word[:-1],))
+    for single in {word, *forms}:  # a plural demonym too: "jordanians" -> "jordan"
+        if single in _DEMONYMS:
+            forms.add(_DEMONYMS[single])
+        elif len(single) >= 6 and single.endswith("an"):
+            forms.update((single[:-1], single[:-3]) if single.endswith("ian") else (single[:-1],))
     if word in ("northern", "southern", "eastern", "western"):
         forms.add(word[:-3])
     return forms

@@ -112,7 +112,7 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
     score = calibration.for_claim(asserted).score(features)
     contradiction = features[1]
     verdict: Verdict
-    # a measurement the evidence gives in the same unit with another value ("9 kg" / "3.4 kg")
+    # a measurement the evidence gives with another value ("9 kg" / "3.4 kg" or "3,400 grams")
     # is a contradiction however the NLI model scored the pair
     if score >= support_threshold and not checks.wrong_measures:
         verdict = "supported"

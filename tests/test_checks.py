@@ -64,9 +64,37 @@ def test_measurements_are_compared_unit_by_unit() -> None:
     # the same number elsewhere on the page ("9 USB ports") does not make "9 kg" right
     assert check_claim("It weighs 9 kg.", "It weighs 3.4 kg and has 9 USB ports.").wrong_measures == (
         ("9 kg", "3.4 kg"),)
-    # another unit, or a unit the evidence never uses, is left to the number check
-    assert check_claim("It weighs 9 pounds.", evidence).wrong_measures == ()
+    # another unit of the same quantity is converted: 9 lb is 4.1 kg, not 3.4
+    assert check_claim("It weighs 9 pounds.", evidence).wrong_measures == (("9 lb", "3.4 kg"),)
+    # a quantity the evidence never measures is left to the number check
     assert check_claim("It is 9 m long.", evidence).wrong_measures == ()
+
+
+def test_measures_in_other_units_are_converted() -> None:
+    for claim, evidence in [
+        ("The race is 3.1 miles long.", "The race is 5 km long."),
+        ("The race is about 3 miles long.", "The race is 5 kilometres long."),
+        ("The peak is 10,000 feet high.", "The peak is 3,000 m high."),  # a rounded conversion
+        ("It weighs 3,400 grams.", "It weighs 3.4 kg."),
+        ("The film runs 90 minutes.", "The film runs 1.5 hours."),
+        ("It holds 750 ml.", "It holds 0.75 litres."),
+        ("It tops out at 100 km/h.", "Its top speed is 62 mph."),
+        ("The tower is more than 300 metres tall.", "The tower is 0.33 km tall."),  # a bound
+    ]:
+        result = check_claim(claim, evidence)
+        assert not result.missing_numbers and not result.wrong_measures, claim
+    result = check_claim("It weighs 9 kg.", "It weighs 3,400 grams.")
+    assert result.wrong_measures == (("9 kg", "3400 g"),) and result.missing_numbers == ("9",)
+    assert result.issues == ("the evidence gives 3400 g, not 9 kg",)
+    # beyond what rounding explains: 10 miles is 16.1 km
+    assert check_claim("The trail is 10 miles long.", "The trail is 15 km long.").wrong_measures == (
+        ("10 miles", "15 km"),)
+    assert check_claim("It lost 29 yards.", "It lost 29 yards.").wrong_measures == ()  # no rounding error
+    # spellings of one unit are one unit; a unit of no known size is compared only with itself
+    assert check_claim("It holds 5 liters.", "It holds 6 litres.").wrong_measures == (("5 litres", "6 litres"),)
+    assert check_claim("It has 1 TB.", "It has 1,000 GB.").wrong_measures == ()
+    # after a currency sign "m" is million, not metres
+    assert measures("a $330m deal for a 5 km road") == {"km": {5.0}}
 
 
 def test_a_lower_case_may_beside_a_day_is_the_month() -> None:
@@ -151,6 +179,13 @@ def test_names_in_another_form_or_by_their_initials() -> None:
     assert not check_claim("It was seen in Western Australia.", "it was seen in wa and nowhere else").missing_names
     assert check_claim("The United States won.", "they told us so").missing_names == ("united states",)
     assert check_claim("Tom Owens won.", "The team went to town.").missing_names == ("tom owens",)
+    # a plural demonym, and a hyphenated name by its parts
+    assert not check_claim("Jordanians attend the centre.", "young people from Jordan").missing_names
+    assert not check_claim("It hurt Russia-Turkey relations.", "relations of Russia and Turkey").missing_names
+    assert not check_claim("He fought in the Philippine-American War.", "the Philippine–American War").missing_names
+    assert check_claim("It hurt Russia-Iran relations.", "relations of Russia and Turkey").missing_names == (
+        "russia-iran",)
+    assert check_claim("The Su-25 fell.", "The Su and 24 other jets fell.").missing_names == ("su-25",)
 
 
 def test_a_possessive_ends_a_name() -> None:
@@ -166,6 +201,13 @@ def test_sentence_openers_after_punctuation_and_participles() -> None:
     assert names("Accompanied by his wife Faryal, Khan spoke.") == {"faryal", "khan"}
     assert names("He left. Born in Ohio, Smith moved.") == {"ohio", "smith"}
     assert names("Sally Ride flew.") == {"sally ride"}  # "-ally" marks adverbs, not this name
+    # a lone "-ing" word opening a sentence is a verb form; a name runs on in capitals
+    assert names("Sinking sand is wet. Staring at it, Smith froze.") == {"smith"}
+    assert names("Flushing Meadows hosts it.") == {"flushing meadows"}
+    assert names("Beijing") == {"beijing"} and names("It was Beijing.") == {"beijing"}  # an answer
+    # the full stop of an initial ends no sentence
+    assert names("It is a novel by J.K. Rowling.") == {"rowling"}
+    assert names("He joined the U.S. Army.") == {"army"}
 
 
 def test_names_may_be_found_in_everything_retrieved_numbers_not() -> None:

@@ -54,6 +54,11 @@ def test_a_measurement_the_evidence_gives_otherwise_is_never_supported() -> None
     assert wrong.verdict == "contradicted" and wrong.issues == ("the evidence gives 3.4 kg, not 9 kg",)
     right = decide(Claim("The H2 weighs 3.4 kg.", 0, 21), entailed, Calibration(), 0.5, 0.5)
     assert right.verdict == "supported" and right.issues == ()
+    # in another unit: 9 pounds is 4.1 kg; 7.5 pounds is 3.4 kg as people round it
+    wrong = decide(Claim("The H2 weighs 9 pounds.", 0, 23), entailed, Calibration(), 0.5, 0.5)
+    assert wrong.verdict == "contradicted" and wrong.issues == ("the evidence gives 3.4 kg, not 9 lb",)
+    right = decide(Claim("The H2 weighs 7.5 pounds.", 0, 25), entailed, Calibration(), 0.5, 0.5)
+    assert right.verdict == "supported" and right.issues == ()
 
 
 def test_calibration_loads_from_the_model_dir(tmp_path: Path) -> None:

@@ -289,6 +289,7 @@ _TITLES = frozenset([
     "secretary", "director", "chancellor", "prime", "king", "queen", "prince", "princess", "pope", "rev",
 ])
 _INITIAL = re.compile(r"(?:^|[\s.])[A-Z]\.$")
+_HYPHENATED = re.compile(r"(?<=[a-z])-(?=[a-z])")  # not the digits of "su-25"
 # What may stand before a sentence's first word: "( Note: ...", "\"The ...".
 _LEAD_IN = " \t\n\"'“‘(["
 
@@ -386,8 +387,8 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
     wrong_measures = tuple(
         (f"{_fmt(value)} {unit}", ", ".join(f"{_fmt(v)} {other}" for v, other, _ in same))
         for value, unit in sorted(_measure_values(claim))
-        # per quantity: "9 kg" is wrong against "3.4 kg" or "3,400 g" even where the page has "9
-        # USB ports"; not durations, which evidence often splits ("90 minutes" is "1 h 30 min")
+        # per quantity: "9 kg" is wrong against "3.4 kg" or "3,400 grams" even where the page has
+        # "9 USB ports"; not durations, which evidence often splits ("90 minutes" is "1 h 30 min")
         if unit not in _DURATIONS and (same := _same_quantity(unit, ev_measures))
         and not any(converted == value if other == unit else _close(value, converted)
                     for _, other, converted in same)
@@ -419,9 +420,6 @@ def _missing_names(claimed: set[str], evidence: str) -> tuple[str, ...]:
         return re.search(r"\b" + r"\.?".join(initials.upper()) + r"\b", evidence) is not None
 
     return tuple(sorted(n for n in claimed if not named(n)))
-
-
-_HYPHENATED = re.compile(r"(?<=[a-z])-(?=[a-z])")  # not the digits of "su-25"
 
 
 def _initials(name: str) -> str | None:

@@ -93,10 +93,14 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
     contradiction = max((s.contradiction for s in scored if s.relevance >= relevant), default=0.0)
     relied_on = " ".join(dict.fromkeys(s.window.premise for s in sorted(scored, key=lambda s: -s.entailment)[:2]))
     checked = asserted or claim_text
-    # Lexical support and names count over every window looked at: an answer's words found
-    # anywhere in the retrieved evidence, even where the NLI model preferred another window.
+    # Lexical support counts over every window looked at: an answer's words found anywhere in
+    # the retrieved evidence, even where the NLI model preferred another window.  Names count
+    # over the whole passages those windows come from: a page names a person in full once and
+    # by surname after, and a name it gives anywhere is not one the answer made up.
     retrieved = " ".join(dict.fromkeys(s.window.premise for s in scored))
-    checks = check_claim(checked, relied_on, retrieved=retrieved)
+    pages = dict.fromkeys(w.passage.text for s in scored
+                          for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,)))
+    checks = check_claim(checked, relied_on, retrieved=" ".join((retrieved, *pages)))
     lexical = lexical_support(checked, retrieved)
     features = [_logit(best.entailment), contradiction, lexical,
                 float(checks.conflict), float(bool(checks.missing_names))]

@@ -30,6 +30,15 @@ def test_question_words_do_not_count_as_support_for_the_answer() -> None:
     assert diluted[FEATURES.index("lexical")] >= 0.5
 
 
+def test_names_count_over_the_whole_passage_of_a_window() -> None:
+    page = Passage("Paul Sheerin joined Aberdeen in 2004. He later coached. Sheerin scored 12 goals.", "p2")
+    window = Window(page, page.text.index("Sheerin scored"), len(page.text))
+    _, checks = claim_features("Paul Sheerin scored 12 goals.", [Scored(window, 1.0, 0.9, 0.0)])
+    assert checks.missing_names == ()  # the page names him in full, outside the window
+    _, checks = claim_features("Paul Sheerin scored 12 goals for Dundee.", [Scored(window, 1.0, 0.9, 0.0)])
+    assert checks.missing_names == ("dundee",)
+
+
 def test_contradiction_counts_only_from_relevant_windows() -> None:
     off_topic = scored(0.1, contradiction=0.9, relevance=0.1) + scored(0.2, contradiction=0.0, relevance=1.0)
     features, _ = claim_features("The terminal handled 294,000 passengers.", off_topic)

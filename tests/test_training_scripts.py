@@ -146,3 +146,59 @@ def test_int8_quantisation_is_silent() -> None:
         warnings.simplefilter("always")
         bench.quantize(torch.nn.Sequential(torch.nn.Linear(4, 4)))
     assert not [str(w.message) for w in caught]
+
+
+def shipped_copy(tmp_path: Path, name: str, nudge: float = 0.0) -> Path:
+    """A copy of the shipped model with ``nudge`` added to its classifier bias."""
+    from safetensors.torch import load_file, save_file
+    shipped = ROOT / "guardrail" / "models" / "verifier"
+    out = tmp_path / name
+    out.mkdir()
+    for f in ("config.json", "tokenizer.json", "tokenizer_config.json", "metrics.json"):
+        (out / f).write_bytes((shipped / f).read_bytes())
+    weights = load_file(str(shipped / "model.safetensors"))
+    weights["classifier.bias"] = (weights["classifier.bias"].float() + nudge).to(weights["classifier.bias"].dtype)
+    save_file(weights, str(out / "model.safetensors"), metadata={"format": "pt"})
+    train_verifier.write_manifest(out)
+    return out
+
+
+def test_average_weights_writes_the_mean_as_a_model_guardrail_loads(tmp_path, capsys) -> None:
+    from safetensors.torch import load_file
+
+    from guardrail.nli import EmbeddedNLI
+    soup = load(ROOT / "training" / "average_weights.py")
+    a, b = shipped_copy(tmp_path, "a"), shipped_copy(tmp_path, "b", nudge=2.0)
+    out = tmp_path / "soup"
+    assert soup.main([str(a), str(b), "--out", str(out)]) == 0
+    assert "calibrate_verifier.py --model" in capsys.readouterr().out
+    mean, wa = load_file(str(out / "model.safetensors")), load_file(str(a / "model.safetensors"))
+    assert torch.allclose(mean["classifier.bias"].float(), wa["classifier.bias"].float() + 1.0, atol=1e-2)
+    assert torch.equal(mean["classifier.weight"], wa["classifier.weight"])
+    lineage = json.loads((out / "metrics.json").read_text())["averaged"]
+    assert [x["model"] for x in lineage] == [str(a), str(b)]
+    assert lineage[0]["metrics"] == json.loads((a / "metrics.json").read_text())
+    assert not (out / "calibration.json").exists()  # refitted for the mean, never inherited
+    probs = EmbeddedNLI(out).predict([("Ada Lovelace was born in 1815.", "Ada Lovelace was born in 1815.")])
+    assert probs.shape == (1, 3) and abs(float(probs.sum()) - 1.0) < 1e-4
+
+
+def test_average_weights_refuses_what_it_cannot_average(tmp_path, capsys) -> None:
+    from safetensors.torch import load_file, save_file
+    soup = load(ROOT / "training" / "average_weights.py")
+    a = shipped_copy(tmp_path, "a")
+
+    def refused(argv: list[str], says: str) -> None:
+        with pytest.raises(SystemExit) as exc:
+            soup.main(argv)
+        assert exc.value.code == 2 and says in capsys.readouterr().err
+
+    refused([str(a), "--out", str(tmp_path / "o")], "two or more")
+    refused([str(a), str(tmp_path / "none"), "--out", str(tmp_path / "o")], "no model.safetensors")
+    other = shipped_copy(tmp_path, "other")
+    weights = load_file(str(other / "model.safetensors"))
+    weights["classifier.bias"] = torch.zeros(2, dtype=weights["classifier.bias"].dtype)
+    save_file(weights, str(other / "model.safetensors"))
+    refused([str(a), str(other), "--out", str(tmp_path / "o")], "classifier.bias")
+    refused([str(a), str(a), "--out", str(a)], "--force")
+    assert not (tmp_path / "o").exists()

@@ -15,6 +15,7 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
@@ -150,7 +151,6 @@ def test_int8_quantisation_is_silent() -> None:
 
 def shipped_copy(tmp_path: Path, name: str, nudge: float = 0.0) -> Path:
     """A copy of the shipped model with ``nudge`` added to its classifier bias."""
-    from safetensors.torch import load_file, save_file
     shipped = ROOT / "guardrail" / "models" / "verifier"
     out = tmp_path / name
     out.mkdir()
@@ -164,8 +164,6 @@ def shipped_copy(tmp_path: Path, name: str, nudge: float = 0.0) -> Path:
 
 
 def test_average_weights_writes_the_mean_as_a_model_guardrail_loads(tmp_path, capsys) -> None:
-    from safetensors.torch import load_file
-
     from guardrail.nli import EmbeddedNLI
     soup = load(ROOT / "training" / "average_weights.py")
     a, b = shipped_copy(tmp_path, "a"), shipped_copy(tmp_path, "b", nudge=2.0)
@@ -184,7 +182,6 @@ def test_average_weights_writes_the_mean_as_a_model_guardrail_loads(tmp_path, ca
 
 
 def test_average_weights_refuses_what_it_cannot_average(tmp_path, capsys) -> None:
-    from safetensors.torch import load_file, save_file
     soup = load(ROOT / "training" / "average_weights.py")
     a = shipped_copy(tmp_path, "a")
 

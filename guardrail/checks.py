@@ -2,10 +2,12 @@
 
 A small NLI model reads "born in 1867" and "born in 1876" as near-identical.  These checks
 look for every number, year, month and capitalised name of the claim in the evidence the
-verifier relied on; anything missing becomes an issue on the claim and lowers its score.
+verifier relied on or found about the claim; anything missing becomes an issue on the claim
+and lowers its score.
 Numbers are compared as values ("1,200" = "1200", "3.0" = "3", "five" = "5", "$5 million" =
 "5,000,000"), measures across units ("5 km" = "3.1 miles", "90 minutes" = "1.5 hours"), so
-formatting does not create false alarms; a qualified number ("more than 17", "before 1985",
+formatting does not create false alarms, and an abbreviated month beside a number is the
+month ("Nov 10" = "November 10"); a qualified number ("more than 17", "before 1985",
 "about 300") is a bound that some evidence number must meet, and idiomatic number words ("one
 of", "a single") are not counts. Names match without accents, possessive endings and titles
 ("CEO Duncan Fraser" = "Duncan Fraser"), a demonym matches its country ("Russian" / "Russia",
@@ -143,6 +145,14 @@ _MONTHS = [
     "december",
 ]
 _CALENDAR = frozenset([*_MONTHS, "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+# "Nov 10, 2018", "10 Sept. 2019": an abbreviated month counts only beside a number, since
+# "Mar", "Jun" or "Jan" alone may be a word or a name
+_ABBREVIATED = {"jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june",
+                "jul": "july", "aug": "august", "sep": "september", "sept": "september", "oct": "october",
+                "nov": "november", "dec": "december"}
+_ABBREVIATED_DATE = re.compile(r"\b(?P<a>jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b\.?(?=\s*\d)"
+                               r"|(?<=\d)(?:st|nd|rd|th)?\s+(?P<b>jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b",
+                               re.IGNORECASE)
 _MAY_DATE = re.compile(r"\bmay\s+\d{1,2}(?:st|nd|rd|th)?\b(?![.,]?\d)|\b\d{1,2}(?:st|nd|rd|th)?\s+may\b")
 # "2007-11" and "2001 -- 07" are ranges of years that end in 2011 and 2007
 _YEAR_RANGE = re.compile(r"\b((?:1[5-9]|20)\d\d)\s*(?:--?|–|—)\s*(\d\d)\b(?![\d,.]\d)")
@@ -254,6 +264,7 @@ def _satisfied(value: float, op: str, evidence: set[float], evidence_bounds: set
 def months(text: str) -> set[str]:
     lowered = text.lower()
     found = {m for m in _MONTHS if re.search(rf"\b{m}\b", lowered)}
+    found |= {_ABBREVIATED[(m["a"] or m["b"]).lower()] for m in _ABBREVIATED_DATE.finditer(text)}
     # "may" is the month as "May", or beside a day in a lower-cased text ("on may 30"); else the verb
     if "may" in found and "May" not in text and not _MAY_DATE.search(text):
         found.discard("may")
@@ -310,7 +321,9 @@ def names(text: str) -> set[str]:
                 _add_name(out, run)
                 run = []
         _add_name(out, run)
-    return out - _CALENDAR  # a month or weekday is the date check's ("in April"), not a name
+    # a month or weekday is the date check's ("in April", "Nov 10"), not a name
+    abbreviated = {(m["a"] or m["b"]).lower() for m in _ABBREVIATED_DATE.finditer(text)}
+    return out - _CALENDAR - abbreviated
 
 
 def _add_name(out: set[str], words: list[str]) -> None:
@@ -362,12 +375,13 @@ class CheckResult:
 
 
 def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> CheckResult:
-    """Compare the claim's numbers, dates and names with ``evidence`` (the relied-on text).
+    """Compare the claim's numbers, dates and names with ``evidence`` (the windows the verifier
+    relied on and those about the claim).
 
     Names are looked for in ``retrieved`` instead when given (everything retrieved for the
     claim, ``evidence`` included): a document names a person in full once and by surname
     after, so the window the verifier relied on may not hold the full name.  Numbers and dates
-    must be in ``evidence`` itself: another window's numbers are usually about something else.
+    must be in ``evidence`` itself: a window about something else has numbers of its own.
     """
     stated = _numbers_with_bounds(evidence)
     ev_numbers = {value for value, _ in stated}

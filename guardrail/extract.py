@@ -154,6 +154,10 @@ _TAKES_NUMBER = re.compile(
     r"figure|fig|table|rank|ranked|top|position|place|class|category|type|model|series|edition|seed)$",
     re.IGNORECASE)
 
+# a word of three lower-case letters, a number or a closing bracket or quote, then the stop and a
+# capitalised word: not "U.S.Army", "Dr.Smith" or "3.5"
+_GLUED_STOP = re.compile(r"(?:(?<=[a-z]{3})|(?<=\d)|(?<=[)\"”]))[.!?](?=[A-Z][a-z])")
+
 _LOCAL = threading.local()
 
 
@@ -221,6 +225,18 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     if para_start is not None:
         spans.append((para_start, para_end))
     return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _unglued(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The span cut after each stop that lacks its space ("... the United States.Mara Santangelo
+    is ..."): pages pasted together, as scraped or concatenated knowledge often is, read as
+    one sentence to pysbd, and a window of two facts about two subjects misleads the verifier."""
+    spans: list[tuple[int, int]] = []
+    for m in _GLUED_STOP.finditer(text, start, end):
+        spans.append((start, m.end()))
+        start = m.end()
+    spans.append((start, end))
+    return [(s, e) for s, e in spans if s < e]
 
 
 _MAX_BLOCK = 4000
@@ -299,21 +315,19 @@ class RuleBasedExtractor:
                 found = block.find(core, cursor)
                 if found < 0:  # pysbd altered the text; fall back to the rest of the block
                     found, core = cursor, block[cursor:].strip()
-                s, e = _trim(text, b_start + found, b_start + found + len(core))
                 cursor = found + len(core)
-                if s >= e:
-                    continue
-                previous = spans[-1] if spans and spans[-1][0] >= b_start else None
-                if previous and _inside_name(text[previous[0]:previous[1]], text[s:e]):
-                    spans[-1] = (previous[0], e)
-                    continue
-                # pysbd reads sentences ending in consecutive numbers ("... number 0. X ... number 1.")
-                # as an inline numbered list: the number belongs to the sentence before when that
-                # one ends in a word a number follows (a real list's items end otherwise).
-                if previous and _TAKES_NUMBER.search(text, previous[0], previous[1]) \
-                        and (num := _NUMBER_STOP.match(text, s)):
-                    spans[-1], s = (previous[0], s + len(num.group(1))), num.end()
-                spans.append((s, e))
+                for s, e in _unglued(text, *_trim(text, b_start + found, b_start + found + len(core))):
+                    previous = spans[-1] if spans and spans[-1][0] >= b_start else None
+                    if previous and _inside_name(text[previous[0]:previous[1]], text[s:e]):
+                        spans[-1] = (previous[0], e)
+                        continue
+                    # pysbd reads sentences ending in consecutive numbers ("... number 0. X ... number 1.")
+                    # as an inline numbered list: the number belongs to the sentence before when that
+                    # one ends in a word a number follows (a real list's items end otherwise).
+                    if previous and _TAKES_NUMBER.search(text, previous[0], previous[1]) \
+                            and (num := _NUMBER_STOP.match(text, s)):
+                        spans[-1], s = (previous[0], s + len(num.group(1))), num.end()
+                    spans.append((s, e))
         return spans
 
     def extract(self, text: str, *, question: str | None = None) -> list[Claim]:

@@ -91,7 +91,10 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
     # and an absolute floor keeps a claim checked against off-topic evidence "unsupported".
     relevant = max(0.6 * top_relevance, 0.3)
     contradiction = max((s.contradiction for s in scored if s.relevance >= relevant), default=0.0)
-    relied_on = " ".join(dict.fromkeys(s.window.premise for s in sorted(scored, key=lambda s: -s.entailment)[:2]))
+    relied_on = [s.window.premise for s in sorted(scored, key=lambda s: -s.entailment)[:2]]
+    # Numbers and dates count from the windows relied on and those about the claim: a page's
+    # dateline ("Nov 10, 2018") states the date of a claim that its body supports
+    about = " ".join(dict.fromkeys([*relied_on, *(s.window.premise for s in scored if s.relevance >= relevant)]))
     checked = asserted or claim_text
     # Lexical support counts over every window looked at: an answer's words found anywhere in
     # the retrieved evidence, even where the NLI model preferred another window.  Names count
@@ -100,7 +103,7 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
     retrieved = " ".join(dict.fromkeys(s.window.premise for s in scored))
     pages = dict.fromkeys(w.passage.text for s in scored
                           for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,)))
-    checks = check_claim(checked, relied_on, retrieved=" ".join((retrieved, *pages)))
+    checks = check_claim(checked, about, retrieved=" ".join((retrieved, *pages)))
     lexical = lexical_support(checked, retrieved)
     features = [_logit(best.entailment), contradiction, lexical,
                 float(checks.conflict), float(bool(checks.missing_names))]

@@ -104,6 +104,17 @@ def test_a_lower_case_may_beside_a_day_is_the_month() -> None:
     assert not check_claim("He fights Algieri on May 30.", "he fights algieri on may 30 .").missing_months
 
 
+def test_an_abbreviated_month_beside_a_number_is_the_month() -> None:
+    # a news dateline: "Nov 10, 2018" states the claim's "November 10, 2018"
+    assert not check_claim("She died on November 10, 2018.", "Saturday Nov 10, 2018 at 8:26 PM").issues
+    assert months("on 10 Sept. 2019") == {"september"} and months("the Mar 5 vote") == {"march"}
+    # alone it may be a word or a name: "Jan Smith", "a jun bug"
+    assert months("Jan Smith won 3 times, the jun bug") == set()
+    assert names("He left on Oct. 3 with Jan Smith.") == {"jan smith"}
+    assert check_claim("He left on Dec. 10, 2018.", "He left on November 10, 2018.").issues == (
+        "date 'december' is not in the evidence",)
+
+
 def test_an_abbreviated_year_range_gives_its_last_year() -> None:
     evidence = "Rage Against the Machine ( 1991 -- 2000 ; 2007 -- 11 ) and Audioslave ( 2001 -- 07 )"
     assert not check_claim("He drummed for Audioslave (2001-2007) and RATM (2007-2011).", evidence).missing_numbers

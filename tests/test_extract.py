@@ -211,6 +211,19 @@ def test_an_exclamation_mark_inside_a_name_does_not_end_the_sentence() -> None:
         "He recorded for Impulse! Records in 1961.", "I love Paris!", "It is big."]
 
 
+def test_a_stop_without_its_space_still_ends_the_sentence() -> None:
+    # two pages pasted together: one sentence to pysbd, two facts about two subjects
+    text = ("It is 7 miles from Memphis, Tennessee, United States.Southwest Georgia Regional Airport is in "
+            "Georgia. They lost 6–3, 8–6.Anna Kournikova (born 1981) is Russian.")
+    assert [text[s:e] for s, e in ex.sentences(text)] == [
+        "It is 7 miles from Memphis, Tennessee, United States.",
+        "Southwest Georgia Regional Airport is in Georgia.", "They lost 6–3, 8–6.",
+        "Anna Kournikova (born 1981) is Russian."]
+    # not an abbreviation, a title or a decimal
+    text = "He served in the U.S.Army and Dr.Smith said 3.5 is fine."
+    assert [text[s:e] for s, e in ex.sentences(text)] == [text]
+
+
 def test_verbless_short_answer_gets_the_question_but_a_sentence_does_not() -> None:
     q = "They were eventually monarchs of which country?"
     assert ex.extract("Great Britain", question=q)[0].text == "They were eventually monarchs of Great Britain."

@@ -45,6 +45,26 @@ def test_contradiction_counts_only_from_relevant_windows() -> None:
     assert features[FEATURES.index("contradiction")] == 0.0
 
 
+
+def test_numbers_count_from_the_windows_about_the_claim() -> None:
+    page = Passage("By Neil Genzlinger, May 10, 2018. Charlie Russell died on May 7 in Calgary. "
+                   "The cause was complications after surgery. He wrote 3 books in 1999.", "obit")
+
+    def window(start: str, end: str | None) -> Window:
+        return Window(page, page.text.index(start), page.text.index(end) if end else len(page.text))
+
+    body = Scored(window("Charlie", " The cause"), 1.0, 0.9, 0.0)
+    cause = Scored(window("The cause", " He wrote"), 0.5, 0.3, 0.0)
+    dateline = Scored(window("By Neil", " Charlie"), 0.8, 0.1, 0.0)
+    off_topic = Scored(window("He wrote", None), 0.2, 0.01, 0.0)
+    # the body, relied on, gives the day; the dateline, about the claim but not relied on, the year
+    _, checks = claim_features("Charlie Russell died on May 7, 2018 in Calgary.", [body, cause, dateline])
+    assert not checks.conflict
+    # a number that only a window about something else gives is still missing
+    _, checks = claim_features("Charlie Russell died in 1999 in Calgary.", [body, cause, dateline, off_topic])
+    assert checks.missing_numbers == ("1999",)
+
+
 def test_decide_verdicts_and_evidence() -> None:
     claim = Claim("The terminal handled 294,000 passengers in 2012.", 0, 48)
     cal = Calibration()

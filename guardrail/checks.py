@@ -129,6 +129,9 @@ _BOUND_AFTER = re.compile(r"^(?:\s*%|\s*percent)?\s*(or more|or greater|or above
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _BOUND_WORDS = {">": "more than", ">=": "at least", "<": "less than", "<=": "at most", "~": "about"}
 _APPROX = 0.15  # "about 300" holds for evidence within 15%
+# A day the evidence gives as an ordinal ("from March 4th") states the claim's "March 4"; a
+# claim's own ordinals ("the 11th Prime Minister") are not checked, since evidence may spell them out.
+_ORDINAL = re.compile(r"(?<![\w.])(\d{1,4})(?:st|nd|rd|th)\b")
 
 _MONTHS = [
     "january",
@@ -245,7 +248,7 @@ def _numbers_with_bounds(text: str, *, idioms: bool = True) -> list[tuple[float,
 
 def _satisfied(value: float, op: str, evidence: set[float], evidence_bounds: set[tuple[float, str]]) -> bool:
     if op == "=":
-        return value in evidence
+        return value in evidence or any(_rounds_to(e, value) for e in evidence)
     if (value, op.rstrip("=")) in evidence_bounds:  # "over 600" where the evidence says "more than 600"
         return True
     if op == "~":
@@ -299,6 +302,9 @@ _TITLES = frozenset([
     "gov", "mayor", "judge", "justice", "coach", "captain", "capt", "boss", "manager", "minister",
     "secretary", "director", "chancellor", "prime", "king", "queen", "prince", "princess", "pope", "rev",
 ])
+# A club's or company's legal form after its name: the evidence often leaves it out ("Aberdeen
+# FC" / "Aberdeen", "Apple Inc" / "Apple").
+_LEGAL_FORMS = frozenset(["fc", "afc", "cf", "sc", "inc", "ltd", "llc", "plc", "corp", "co", "ag", "gmbh", "sa"])
 _INITIAL = re.compile(r"(?:^|[\s.])[A-Z]\.$")
 _HYPHENATED = re.compile(r"(?<=[a-z])-(?=[a-z])")  # not the digits of "su-25"
 # What may stand before a sentence's first word: "( Note: ...", "\"The ...".
@@ -329,6 +335,8 @@ def names(text: str) -> set[str]:
 def _add_name(out: set[str], words: list[str]) -> None:
     while len(words) > 1 and words[0].lower().rstrip(".") in _TITLES:
         words = words[1:]
+    while len(words) > 1 and words[-1].lower() in _LEGAL_FORMS:
+        words = words[:-1]
     if words:
         out.add(" ".join(words).lower())
 
@@ -384,7 +392,7 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
     must be in ``evidence`` itself: a window about something else has numbers of its own.
     """
     stated = _numbers_with_bounds(evidence)
-    ev_numbers = {value for value, _ in stated}
+    ev_numbers = {value for value, _ in stated} | {float(m.group(1)) for m in _ORDINAL.finditer(evidence)}
     ev_bounds = {(value, op.rstrip("=")) for value, op in stated if op != "="}
     ev_measures = measures(evidence)
     # a measure the evidence gives in another unit is a number it states: "3.1 miles" by "5 km"
@@ -404,7 +412,7 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
         # per quantity: "9 kg" is wrong against "3.4 kg" or "3,400 grams" even where the page has
         # "9 USB ports"; not durations, which evidence often splits ("90 minutes" is "1 h 30 min")
         if unit not in _DURATIONS and (same := _same_quantity(unit, ev_measures))
-        and not any(converted == value if other == unit else _close(value, converted)
+        and not any(converted == value or _rounds_to(converted, value) if other == unit else _close(value, converted)
                     for _, other, converted in same)
     )
     missing_names = _missing_names(names(_fold(claim)), _fold(evidence if retrieved is None else retrieved))
@@ -472,6 +480,13 @@ def _same_quantity(unit: str, ev_measures: dict[str, set[float]]) -> list[tuple[
         if other_quantity == quantity:
             found.extend((v, other, v if other == unit else v * other_size / size) for v in sorted(values))
     return found
+
+
+def _rounds_to(stated: float, claimed: float) -> bool:
+    """Whether the claim gives a more precise evidence number rounded: "88%" for "88.1%", "3.4 kg"
+    for "3.42 kg"; never a whole number for another whole number ("5 million" for "5.4 million")."""
+    decimals = len(_fmt(claimed).partition(".")[2])
+    return len(_fmt(stated).partition(".")[2]) > decimals and round(stated, decimals) == claimed
 
 
 def _close(claimed: float, converted: float) -> bool:

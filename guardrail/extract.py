@@ -64,10 +64,11 @@ _SILENCE = re.compile(
     rf"stated|detailed|included|listed|named|explained|disclosed)|missing) (?:in|from) {_SOURCE}\W*$",
     re.IGNORECASE,
 )
-# "The passage states that X", "According to the article, X", "It also mentions that X": the
-# claim is X; a claim about what the source says would be checked against that same source.
+# "The passage states that X", "According to the article, X", "In the provided passage, X", "It
+# also mentions that X": the claim is X; a claim about what the source says would be checked
+# against that same source.
 _ATTRIBUTION = re.compile(
-    rf"^(?:(?:according to|as (?:stated|mentioned|noted|described|reported) in) {_SOURCE},\s+|"
+    rf"^(?:(?:according to|as (?:stated|mentioned|noted|described|reported) in|in) {_SOURCE},\s+|"
     rf"(?:{_SOURCE}|it) (?:also |further |then )?(?:states|says|mentions|notes|reports|explains|indicates|"
     r"adds|clarifies|claims|confirms|reveals|highlights|suggests|emphasi[sz]es|points out|specifies) that\s+)",
     re.IGNORECASE,

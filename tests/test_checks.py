@@ -176,6 +176,9 @@ def test_names_with_digits_titles_and_demonyms() -> None:
     assert names("President Obama met Prime Minister Boris Johnson.") == {"obama", "boris johnson"}
     assert not check_claim("CEO Duncan Fraser praised him.", "Chief executive Duncan Fraser said so.").missing_names
     assert check_claim("CEO Duncan Fraser praised him.", "Chief executive Jim Fraser said so.").missing_names
+    # nor a legal form after one, which evidence often leaves out
+    assert names("He joined Aberdeen FC, then Apple Inc. FC Porto won.") == {"aberdeen", "apple", "fc porto"}
+    assert not check_claim("He was appointed at Aberdeen FC.", "He replaces Neil Cooper at Aberdeen.").missing_names
 
 
 def test_names_in_another_form_or_by_their_initials() -> None:
@@ -227,3 +230,14 @@ def test_names_may_be_found_in_everything_retrieved_numbers_not() -> None:
     assert check_claim(claim, window).missing_names == ("paul sheerin",)
     assert not check_claim(claim, window, retrieved="Paul Sheerin joined in 2010.").missing_names
     assert check_claim("Sheerin scored 10 goals.", window, retrieved="He cost 10 million.").missing_numbers == ("10",)
+
+
+def test_an_ordinal_day_and_a_rounded_number_state_the_claims_number() -> None:
+    assert not check_claim("It aired on March 4, 2019.", "It airs weekly from March 4th, 2019.").issues
+    assert not check_claim("It opens on 12 November.", "DVD and digital on 12th November.").issues
+    # a more precise evidence number, rounded: the claim's last digit decides
+    assert not check_claim("88% said their health was good.", "88.1% said their health was good.").issues
+    assert not check_claim("It weighs 3.4 kg.", "It weighs 3.42 kg.").issues
+    assert check_claim("It weighs 3 kg.", "It weighs 3.6 kg.").wrong_measures == (("3 kg", "3.6 kg"),)
+    # a whole number is never another whole number rounded
+    assert check_claim("It sold 5 million copies.", "It sold 5.4 million copies.").missing_numbers == ("5000000",)

@@ -106,6 +106,8 @@ def test_what_the_source_says_is_the_claim() -> None:
         "Brad Wilk, who is the drummer of Rage Against the Machine.",
         "he joined Greta in 1990.",
         "the Su-24 was shot down on 24 November."]
+    assert [c.text for c in ex.extract("In the provided passage, Morton scored four goals against Alloa.")] == [
+        "Morton scored four goals against Alloa."]
     appositive = ("The passage provides information about Albert Brooks, an American actor, author, and comedian, "
                   "who was born in 1947. It mentions that he was in the film Finding Dory.")
     assert [c.text for c in ex.extract(appositive)] == [

@@ -398,7 +398,8 @@ class Guardrail:
                 p = merge_chunks([probs[i] for i in idx])
                 scored.append(Scored(window, relevance, float(p[0]), float(p[2])))
             results.append(decide(claim, scored, self.calibration, s.support_threshold,
-                                  s.contradiction_threshold, _asserted(claim, job.answer, job.question)))
+                                  s.contradiction_threshold, _asserted(claim, job.answer, job.question),
+                                  job.question, job.passages))
         over = f"not verified: the answer has over {s.max_claims} claim{'s' * (s.max_claims != 1)}"
         for claim in job.claims[s.max_claims:]:
             results.append(ClaimResult(claim, "unsupported", 0.0, (), (over,), verified=False))

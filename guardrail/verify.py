@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from guardrail.checks import CheckResult, check_claim, lexical_support, numbers
+from guardrail.compare import check_order
 from guardrail.evidence import Selection, Window
-from guardrail.report import Claim, ClaimResult, Evidence, Verdict
+from guardrail.report import Claim, ClaimResult, Evidence, Passage, Verdict
 
 FEATURES = ("entail_logit", "contradiction", "lexical", "number_missing", "name_missing")
 
@@ -101,9 +102,7 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
     # over the whole passages those windows come from: a page names a person in full once and
     # by surname after, and a name it gives anywhere is not one the answer made up.
     retrieved = " ".join(dict.fromkeys(s.window.premise for s in scored))
-    pages = dict.fromkeys(w.passage.text for s in scored
-                          for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,)))
-    checks = check_claim(checked, about, retrieved=" ".join((retrieved, *pages)))
+    checks = check_claim(checked, about, retrieved=f"{retrieved} {_pages(scored)}")
     lexical = lexical_support(checked, retrieved)
     features = [_logit(best.entailment), contradiction, lexical,
                 float(checks.conflict), float(bool(checks.missing_names))]
@@ -111,13 +110,20 @@ def claim_features(claim_text: str, scored: Sequence[Scored],
 
 
 def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
-           support_threshold: float, contradiction_threshold: float, asserted: str | None = None) -> ClaimResult:
-    """The verdict on one claim from its scored windows (empty: no evidence at all)."""
+           support_threshold: float, contradiction_threshold: float, asserted: str | None = None,
+           question: str | None = None, context: Sequence[Passage] = ()) -> ClaimResult:
+    """The verdict on one claim from its scored windows (empty: no evidence at all).
+
+    ``question`` is the one the answer replies to: a "which came first" choice is then settled
+    by the years the evidence gives (``compare.check_order``), which NLI cannot compare.  That
+    evidence is ``context`` (the passages of the answer) and the pages of the claim's windows:
+    the claim names one of the two, and its windows may all be about that one."""
     if not scored:
         return ClaimResult(claim, "unsupported", 0.0, (), ("no evidence found for this claim",))
     features, checks = claim_features(claim.text, scored, asserted)
     score = calibration.for_claim(asserted).score(features)
     contradiction = features[1]
+    issues = checks.issues
     verdict: Verdict
     # a measurement the evidence gives with another value ("9 kg" / "3.4 kg" or "3,400 grams")
     # is a contradiction however the NLI model scored the pair
@@ -127,6 +133,12 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
         verdict = "contradicted"
     else:
         verdict = "unsupported"
+    if question and (order := check_order(question, asserted or claim.text,
+                                          " ".join(dict.fromkeys([*(p.text for p in context), _pages(scored)])))):
+        # the years settle it; the score stops short of certainty, since a year may have been
+        # read off a sentence about another subject
+        verdict, score = ("supported", max(score, 0.9)) if order.right else ("contradicted", min(score, 0.1))
+        issues = issues if order.right else (*issues, order.issue)
     ranked = sorted(scored, key=lambda s: (-s.entailment, -s.relevance))
     seen: set[tuple[str, int]] = set()
     evidence: list[Evidence] = []
@@ -143,7 +155,13 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
         evidence.append(Evidence(w.passage, w.text, w.start, w.end, round(s.entailment, 4), round(s.contradiction, 4)))
         if len(evidence) == 3:
             break
-    return ClaimResult(claim, verdict, round(score, 4), tuple(evidence), checks.issues)
+    return ClaimResult(claim, verdict, round(score, 4), tuple(evidence), issues)
+
+
+def _pages(scored: Sequence[Scored]) -> str:
+    """The whole passages a claim's windows come from, each once."""
+    return " ".join(dict.fromkeys(w.passage.text for s in scored
+                                  for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,))))
 
 
 def _about(claim: str, text: str) -> float:

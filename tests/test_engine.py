@@ -408,3 +408,14 @@ def test_short_answer_is_verified_as_the_statement_it_makes(guard: Guardrail) ->
     assert wrong.claims[0].verdict != "supported"
     # only the answer's own words are checked: the question's names are given, not claimed
     assert wrong.claims[0].issues == ("number 1901 is not in the evidence",)
+
+
+def test_a_which_came_first_answer_is_settled_by_the_years(guard: Guardrail) -> None:
+    context = ["Allan Dwan (3 April 1885 – 28 December 1981) was a Canadian-born American film director.",
+               "George E. Marshall (December 29, 1891 – February 17, 1975) was an American film director."]
+    question = "Who was born first, George Marshall or Allan Dwan?"
+    wrong = guard.check("George Marshall was born earlier.", context=context, question=question)
+    assert wrong.claims[0].verdict == "contradicted" and wrong.score <= 0.1
+    assert "the evidence dates George Marshall to 1891 and Allan Dwan to 1885" in wrong.claims[0].issues[-1]
+    right = guard.check("Allan Dwan", context=context, question=question)
+    assert right.claims[0].verdict == "supported" and right.ok

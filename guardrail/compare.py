@@ -1,0 +1,118 @@
+"""Answers to "which came first" questions, decided from the years the evidence gives.
+
+"Who was born first, George Marshall or Allan Dwan?" asks for an order that no sentence of
+the evidence states: one sentence dates Dwan (1885), another Marshall (1891).  A small NLI
+model reads "George Marshall was born earlier" against them as near-entailed; comparing the
+two years is exact.  The rules cover a choice between two names ("X or Y", "between X and Y")
+asked with an order word ("first", "earlier", "older", "later", "younger", ...).  Anything else,
+or evidence that does not date both names to different years, returns ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from guardrail.questions import SHORT_ANSWER_WORDS
+
+_EARLY = r"first|earlier|earliest|older|oldest|sooner"
+_LATE = r"later|latest|last|younger|youngest|newer|newest|more recent|most recent"
+# lower case: "First" is more often a name's ("First World War", "First for Women")
+_ORDER = re.compile(rf"\b(?:(?P<early>{_EARLY})|(?P<late>{_LATE}))\b")
+# a name: capitalised words, with the small words titles and names have between them
+_NAME = r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|for|and|de|la|le|von|van|del|du)\s+)*[A-Z][\w'’.&-]*)*"
+_BETWEEN = re.compile(rf"\b(?i:between)\b.*?(?P<x>{_NAME})\s+and\s+(?P<y>{_NAME})")
+_FIRST_NAME_RUN = re.compile(_NAME)
+_DIGITS = re.compile(r"\d+")
+_REACH = 300  # how far after a name its year may stand: "Allan Dwan (3 April 1885 - ...)"
+
+
+@dataclass(frozen=True)
+class Order:
+    """What the evidence's years say of an answer to a "which came first" question."""
+
+    chosen: str
+    other: str
+    years: tuple[int, int]  # the chosen name's year, the other's
+    right: bool
+
+    @property
+    def issue(self) -> str:
+        return (f"the evidence dates {self.chosen} to {self.years[0]} and {self.other} to {self.years[1]}: "
+                f"the question asks for the other one")
+
+
+def alternatives(question: str) -> tuple[str, str, bool] | None:
+    """The two names a question chooses between, and whether it asks for the earlier one."""
+    q = " ".join(question.split()).rstrip(" ?")
+    order = _ORDER.search(q)
+    if order is None:
+        return None
+    early = order["early"] is not None
+    if between := _BETWEEN.search(q):
+        return between["x"], between["y"], early
+    head, sep, tail = q.rpartition(" or ")
+    if not sep:
+        return None
+    after = _FIRST_NAME_RUN.match(tail)
+    if after is None:
+        return None
+    if order.end() <= len(head):  # "Who was born first, X, the ..., or Y": X follows the order word
+        before = _FIRST_NAME_RUN.search(head, order.end())
+    else:  # "Was X or Y released first?": X ends just before "or"
+        before = next((m for m in _FIRST_NAME_RUN.finditer(head) if m.end() == len(head.rstrip(" ,"))), None)
+        if before is not None and before.start() == 0:  # "Was Beyond the Gates": drop the auxiliary
+            words = before.group().split(" ", 1)
+            return (words[1], after.group(), early) if len(words) > 1 else None
+    return (before.group(), after.group(), early) if before else None
+
+
+def _mentions(name: str, text: str) -> list[int]:
+    """Where ``text`` names ``name``: in full, else by its last word ("Clijsters")."""
+    found = [m.end() for m in re.finditer(rf"\b{re.escape(name)}\b", text)]
+    if not found and len(name.split()) > 1:
+        found = [m.end() for m in re.finditer(rf"\b{re.escape(name.split()[-1])}\b", text)]
+    return found
+
+
+def _year(name: str, other: str, text: str) -> int | None:
+    """The year after the first mention of ``name``, before ``other`` is named: the first number
+    there that is not a day ("3 April 1885"); ``None`` if that number is no year (a count, or
+    digits run together as in "26 September 188926 May 1976")."""
+    mentions = _mentions(name, text)
+    if not mentions:
+        return None
+    at = mentions[0]
+    rivals = [p - len(other.split()[-1]) for p in _mentions(other, text) if p > at]
+    for digits in _DIGITS.finditer(text, at, min([at + _REACH, *rivals])):
+        if len(digits.group()) > 2:
+            value = int(digits.group())
+            return value if len(digits.group()) == 4 and 1000 <= value <= 2099 else None
+    return None
+
+
+def _named(name: str, text: str) -> bool:
+    lowered = text.lower()
+    return name.lower() in lowered or (len(name.split()) > 1 and re.search(
+        rf"\b{re.escape(name.split()[-1].lower())}\b", lowered) is not None)
+
+
+def check_order(question: str, answer: str, evidence: str) -> Order | None:
+    """Whether ``answer`` picks the name the evidence's years make the answer.
+
+    ``answer`` is a short answer ("Mary Pierce") or a sentence with an order word ("George
+    Marshall was born earlier"): another sentence of a longer answer that names one of the two
+    says something else of it.  ``None`` when the question is no such choice, the answer names
+    both or neither, or a year is missing or shared."""
+    found = alternatives(question)
+    if found is None or (len(answer.split()) > SHORT_ANSWER_WORDS and not _ORDER.search(answer)):
+        return None
+    x, y, early = found
+    picks = [n for n in (x, y) if _named(n, answer)]
+    if len(picks) != 1:
+        return None
+    chosen, other = (x, y) if picks[0] == x else (y, x)
+    years = _year(chosen, other, evidence), _year(other, chosen, evidence)
+    if years[0] is None or years[1] is None or years[0] == years[1]:
+        return None
+    return Order(chosen, other, (years[0], years[1]), (years[0] < years[1]) == early)

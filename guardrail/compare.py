@@ -23,6 +23,8 @@ _ORDER = re.compile(rf"\b(?:(?P<early>{_EARLY})|(?P<late>{_LATE}))\b")
 _NAME = r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|for|and|de|la|le|von|van|del|du)\s+)*[A-Z][\w'’.&-]*)*"
 _BETWEEN = re.compile(rf"\b(?i:between)\b.*?(?P<x>{_NAME})\s+and\s+(?P<y>{_NAME})")
 _FIRST_NAME_RUN = re.compile(_NAME)
+# a question's capitalised first word that is not part of the name after it
+_OPENERS = {"was", "is", "were", "are", "did", "does", "do", "has", "had", "which", "who", "what"}
 _DIGITS = re.compile(r"\d+")
 _REACH = 300  # how far after a name its year may stand: "Allan Dwan (3 April 1885 - ...)"
 
@@ -61,17 +63,17 @@ def alternatives(question: str) -> tuple[str, str, bool] | None:
         before = _FIRST_NAME_RUN.search(head, order.end())
     else:  # "Was X or Y released first?": X ends just before "or"
         before = next((m for m in _FIRST_NAME_RUN.finditer(head) if m.end() == len(head.rstrip(" ,"))), None)
-        if before is not None and before.start() == 0:  # "Was Beyond the Gates": drop the auxiliary
-            words = before.group().split(" ", 1)
-            return (words[1], after.group(), early) if len(words) > 1 else None
+        first, _, rest = before.group().partition(" ") if before else ("", "", "")
+        if before is not None and before.start() == 0 and first.lower() in _OPENERS:
+            return (rest, after.group(), early) if rest else None  # "Was Beyond the Gates ..."
     return (before.group(), after.group(), early) if before else None
 
 
-def _mentions(name: str, text: str) -> list[int]:
-    """Where ``text`` names ``name``: in full, else by its last word ("Clijsters")."""
-    found = [m.end() for m in re.finditer(rf"\b{re.escape(name)}\b", text)]
+def _mentions(name: str, text: str, flags: int = 0) -> list[int]:
+    """Where ``text`` names ``name`` (the ends): in full, else by its last word ("Clijsters")."""
+    found = [m.end() for m in re.finditer(rf"\b{re.escape(name)}\b", text, flags)]
     if not found and len(name.split()) > 1:
-        found = [m.end() for m in re.finditer(rf"\b{re.escape(name.split()[-1])}\b", text)]
+        found = [m.end() for m in re.finditer(rf"\b{re.escape(name.split()[-1])}\b", text, flags)]
     return found
 
 
@@ -91,12 +93,6 @@ def _year(name: str, other: str, text: str) -> int | None:
     return None
 
 
-def _named(name: str, text: str) -> bool:
-    lowered = text.lower()
-    return name.lower() in lowered or (len(name.split()) > 1 and re.search(
-        rf"\b{re.escape(name.split()[-1].lower())}\b", lowered) is not None)
-
-
 def check_order(question: str, answer: str, evidence: str) -> Order | None:
     """Whether ``answer`` picks the name the evidence's years make the answer.
 
@@ -108,7 +104,7 @@ def check_order(question: str, answer: str, evidence: str) -> Order | None:
     if found is None or (len(answer.split()) > SHORT_ANSWER_WORDS and not _ORDER.search(answer)):
         return None
     x, y, early = found
-    picks = [n for n in (x, y) if _named(n, answer)]
+    picks = [n for n in (x, y) if _mentions(n, answer, re.IGNORECASE)]
     if len(picks) != 1:
         return None
     chosen, other = (x, y) if picks[0] == x else (y, x)

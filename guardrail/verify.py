@@ -133,8 +133,7 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
         verdict = "contradicted"
     else:
         verdict = "unsupported"
-    if question and (order := check_order(question, asserted or claim.text,
-                                          " ".join(dict.fromkeys([*(p.text for p in context), _pages(scored)])))):
+    if question and (order := check_order(question, asserted or claim.text, _pages(scored, context))):
         # the years settle it; the score stops short of certainty, since a year may have been
         # read off a sentence about another subject
         verdict, score = ("supported", max(score, 0.9)) if order.right else ("contradicted", min(score, 0.1))
@@ -158,10 +157,10 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
     return ClaimResult(claim, verdict, round(score, 4), tuple(evidence), issues)
 
 
-def _pages(scored: Sequence[Scored]) -> str:
-    """The whole passages a claim's windows come from, each once."""
-    return " ".join(dict.fromkeys(w.passage.text for s in scored
-                                  for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,))))
+def _pages(scored: Sequence[Scored], more: Sequence[Passage] = ()) -> str:
+    """The whole passages a claim's windows come from, and ``more``, each once."""
+    return " ".join(dict.fromkeys([*(p.text for p in more), *(
+        w.passage.text for s in scored for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,)))]))
 
 
 def _about(claim: str, text: str) -> float:

@@ -18,6 +18,8 @@ DIRECTORS = ("Allan Dwan (3 April 1885 – 28 December 1981) was a Canadian-born
      ("Hole", "The Wolfhounds", True)),
     ("Was Beyond the Gates of Splendor or Jesus Camp released first?",
      ("Beyond the Gates of Splendor", "Jesus Camp", True)),
+    ("Arthur's Magazine or First for Women, which was started first?",
+     ("Arthur's Magazine", "First for Women", True)),
     ("Between two tennis players Kim Clijsters and Mary Pierce, who is younger?",
      ("Kim Clijsters", "Mary Pierce", False)),
     # no order asked, or no choice offered

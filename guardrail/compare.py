@@ -27,6 +27,8 @@ _FIRST_NAME_RUN = re.compile(_NAME)
 _OPENERS = {"was", "is", "were", "are", "did", "does", "do", "has", "had", "which", "who", "what"}
 _DIGITS = re.compile(r"\d+")
 _REACH = 300  # how far after a name its year may stand: "Allan Dwan (3 April 1885 - ...)"
+# A longer text is no such question, and the name patterns' time grows with its square.
+_MAX_QUESTION = 1000
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def alternatives(question: str) -> tuple[str, str, bool] | None:
     """The two names a question chooses between, and whether it asks for the earlier one."""
     q = " ".join(question.split()).rstrip(" ?")
     order = _ORDER.search(q)
-    if order is None:
+    if order is None or len(q) > _MAX_QUESTION:
         return None
     early = order["early"] is not None
     if between := _BETWEEN.search(q):

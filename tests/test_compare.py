@@ -22,8 +22,9 @@ DIRECTORS = ("Allan Dwan (3 April 1885 – 28 December 1981) was a Canadian-born
      ("Arthur's Magazine", "First for Women", True)),
     ("Between two tennis players Kim Clijsters and Mary Pierce, who is younger?",
      ("Kim Clijsters", "Mary Pierce", False)),
-    # no order asked, or no choice offered
+    # no order asked, or no choice offered, or a text too long to be such a question
     ("Who directed Rebel Without a Cause, Nicholas Ray or Elia Kazan?", None),
+    ("Between " + "Aa " * 5000 + "and Bb, who is older?", None),
     ("Who was the first woman to win a Nobel Prize?", None),
 ])
 def test_the_two_names_and_the_order_asked(question: str, expected: tuple[str, str, bool] | None) -> None:

@@ -499,9 +499,20 @@ def _close(claimed: float, converted: float) -> bool:
 
 
 def lexical_support(claim: str, evidence: str) -> float:
-    """Share of the claim's content words found in ``evidence`` (1.0 for a claim with none)."""
+    """Share of the claim's content words found in ``evidence`` (1.0 for a claim with none).
+    A hyphenated word counts by its parts on either side: "action" is in "action-adventure
+    film", "action-adventure" in "action and adventure"."""
     claim_tokens = content_tokens(claim)
-    return len(claim_tokens & content_tokens(evidence)) / len(claim_tokens) if claim_tokens else 1.0
+    if not claim_tokens:
+        return 1.0
+    ev_tokens = content_tokens(evidence)
+    ev_tokens |= {part for t in ev_tokens if "-" in t for part in t.split("-")}
+
+    def found(token: str) -> bool:
+        return token in ev_tokens or ("-" in token and all(
+            p in ev_tokens or p in STOPWORDS for p in token.split("-") if p))
+
+    return sum(map(found, claim_tokens)) / len(claim_tokens)
 
 
 def _fold(text: str) -> str:

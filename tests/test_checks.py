@@ -165,6 +165,10 @@ def test_lexical_support() -> None:
     assert lexical_support("Paris is the capital of France", "Paris is the capital of France.") == 1.0
     assert lexical_support("Bananas are blue", "The sky is grey.") == 0.0
     assert lexical_support("the of and", "anything") == 1.0  # no content words: nothing to miss
+    # a hyphenated word by its parts, on either side
+    assert lexical_support("action", "a Chinese-French action-adventure film") == 1.0
+    assert lexical_support("an action-adventure film", "an action and adventure film") == 1.0
+    assert lexical_support("an action-comedy", "an action film") == 0.0
 
 
 def test_names_with_digits_titles_and_demonyms() -> None:

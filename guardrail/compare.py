@@ -22,9 +22,9 @@ _ORDER = re.compile(rf"\b(?:(?P<early>{_EARLY})|(?P<late>{_LATE}))\b")
 # a name: capitalised words, with the small words titles and names have between them
 _NAME = r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|for|and|de|la|le|von|van|del|du)\s+)*[A-Z][\w'’.&-]*)*"
 _BETWEEN = re.compile(rf"\b(?i:between)\b.*?(?P<x>{_NAME})\s+and\s+(?P<y>{_NAME})")
-_FIRST_NAME_RUN = re.compile(_NAME)
+_NAME_RUN = re.compile(_NAME)
 # a question's capitalised first word that is not part of the name after it
-_OPENERS = {"was", "is", "were", "are", "did", "does", "do", "has", "had", "which", "who", "what"}
+_QUESTION_WORDS = {"was", "is", "were", "are", "did", "does", "do", "has", "had", "which", "who", "what"}
 _DIGITS = re.compile(r"\d+")
 _REACH = 300  # how far after a name its year may stand: "Allan Dwan (3 April 1885 - ...)"
 # A longer text is no such question, and the name patterns' time grows with its square.
@@ -58,15 +58,15 @@ def alternatives(question: str) -> tuple[str, str, bool] | None:
     head, sep, tail = q.rpartition(" or ")
     if not sep:
         return None
-    after = _FIRST_NAME_RUN.match(tail)
+    after = _NAME_RUN.match(tail)
     if after is None:
         return None
     if order.end() <= len(head):  # "Who was born first, X, the ..., or Y": X follows the order word
-        before = _FIRST_NAME_RUN.search(head, order.end())
+        before = _NAME_RUN.search(head, order.end())
     else:  # "Was X or Y released first?": X ends just before "or"
-        before = next((m for m in _FIRST_NAME_RUN.finditer(head) if m.end() == len(head.rstrip(" ,"))), None)
+        before = next((m for m in _NAME_RUN.finditer(head) if m.end() == len(head.rstrip(" ,"))), None)
         first, _, rest = before.group().partition(" ") if before else ("", "", "")
-        if before is not None and before.start() == 0 and first.lower() in _OPENERS:
+        if before is not None and before.start() == 0 and first.lower() in _QUESTION_WORDS:
             return (rest, after.group(), early) if rest else None  # "Was Beyond the Gates ..."
     return (before.group(), after.group(), early) if before else None
 

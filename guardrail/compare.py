@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from guardrail.questions import SHORT_ANSWER_WORDS
-
 _EARLY = r"first|earlier|earliest|older|oldest|sooner"
 _LATE = r"later|latest|last|younger|youngest|newer|newest|more recent|most recent"
 # lower case: "First" is more often a name's ("First World War", "First for Women")
@@ -98,18 +96,21 @@ def _year(name: str, other: str, text: str) -> int | None:
 def check_order(question: str, answer: str, evidence: str) -> Order | None:
     """Whether ``answer`` picks the name the evidence's years make the answer.
 
-    ``answer`` is a short answer ("Mary Pierce") or a sentence with an order word ("George
-    Marshall was born earlier"): another sentence of a longer answer that names one of the two
-    says something else of it.  ``None`` when the question is no such choice, the answer names
-    both or neither, or a year is missing or shared."""
+    ``answer`` is the bare name ("Mary Pierce") or a sentence with an order word ("George
+    Marshall was born earlier"): another sentence that names one of the two ("Allan Dwan
+    directed 400 films") says something else of it.  ``None`` when the question is no such
+    choice, the answer names both or neither, or a year is missing or shared."""
     found = alternatives(question)
-    if found is None or (len(answer.split()) > SHORT_ANSWER_WORDS and not _ORDER.search(answer)):
+    if found is None:
         return None
     x, y, early = found
     picks = [n for n in (x, y) if _mentions(n, answer, re.IGNORECASE)]
     if len(picks) != 1:
         return None
     chosen, other = (x, y) if picks[0] == x else (y, x)
+    bare = not re.sub(rf"(?i:{re.escape(chosen)})|\W", "", answer)
+    if not bare and not _ORDER.search(answer):
+        return None
     years = _year(chosen, other, evidence), _year(other, chosen, evidence)
     if years[0] is None or years[1] is None or years[0] == years[1]:
         return None

@@ -49,8 +49,9 @@ def test_undecided_when_the_evidence_or_the_answer_does_not_settle_it() -> None:
     assert check_order(question, "Both were directors.", DIRECTORS) is None  # names neither
     assert check_order(question, "Allan Dwan, then George Marshall.", DIRECTORS) is None  # both
     # another sentence of a longer answer that names one of them, with no order word
-    assert check_order(question, "Allan Dwan directed many silent films for Famous Players in "
-                                 "Hollywood during the years of the First World War.", DIRECTORS) is None
+    assert check_order(question, "Allan Dwan directed 400 films.", DIRECTORS) is None
+    assert check_order(question, "Allan Dwan directed films in the First World War.", DIRECTORS) is None
+    assert check_order(question, "Allan Dwan.", DIRECTORS) is not None  # the bare name is the pick
     assert check_order(question, "Allan Dwan", "Allan Dwan was a director. George Marshall, 1891.") is None
     assert check_order(question, "Allan Dwan", "Allan Dwan (1891) and George Marshall (1891).") is None
     # a count before the year, or digits run together, are no year to compare

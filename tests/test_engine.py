@@ -419,3 +419,8 @@ def test_a_which_came_first_answer_is_settled_by_the_years(guard: Guardrail) -> 
     assert "the evidence dates George Marshall to 1891 and Allan Dwan to 1885" in wrong.claims[0].issues[-1]
     right = guard.check("Allan Dwan", context=context, question=question)
     assert right.claims[0].verdict == "supported" and right.ok
+    # the years settle the pick, not another sentence about the one picked
+    longer = guard.check("Allan Dwan was born first. Allan Dwan directed 400 films.", context=context,
+                         question=question)
+    assert longer.claims[0].verdict == "supported" and longer.claims[1].flagged, longer.claims
+    assert longer.claims[1].issues == ("number 400 is not in the evidence",)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from guardrail.evidence import STOPWORDS
+
 _EARLY = r"first|earlier|earliest|older|oldest|sooner"
 _LATE = r"later|latest|last|younger|youngest|newer|newest|more recent|most recent"
 # lower case: "First" is more often a name's ("First World War", "First for Women")
@@ -44,12 +46,26 @@ class Order:
                 f"the question asks for the other one")
 
 
-def alternatives(question: str) -> tuple[str, str, bool] | None:
-    """The two names a question chooses between, and whether it asks for the earlier one."""
+def _asked(question: str) -> tuple[str, re.Match[str]] | None:
     q = " ".join(question.split()).rstrip(" ?")
     order = _ORDER.search(q)
-    if order is None or len(q) > _MAX_QUESTION:
+    return None if order is None or len(q) > _MAX_QUESTION else (q, order)
+
+
+def _predicate(q: str, order: re.Match[str]) -> list[str]:
+    """The content words just before the order word ("born first", "founded first"): what a
+    sentence answering the question says again."""
+    # lower-case words only: "Jesus Camp released first" asks "released", not "camp"
+    before = re.findall(r"\b[a-z]+\b", q[max(0, order.start() - 30):order.start()])[-2:]
+    return [w for w in before if w not in STOPWORDS]
+
+
+def alternatives(question: str) -> tuple[str, str, bool] | None:
+    """The two names a question chooses between, and whether it asks for the earlier one."""
+    asked = _asked(question)
+    if asked is None:
         return None
+    q, order = asked
     early = order["early"] is not None
     if between := _BETWEEN.search(q):
         return between["x"], between["y"], early
@@ -96,10 +112,11 @@ def _year(name: str, other: str, text: str) -> int | None:
 def check_order(question: str, answer: str, evidence: str) -> Order | None:
     """Whether ``answer`` picks the name the evidence's years make the answer.
 
-    ``answer`` is the bare name ("Mary Pierce") or a sentence with an order word ("George
-    Marshall was born earlier"): another sentence that names one of the two ("Allan Dwan
-    directed 400 films") says something else of it.  ``None`` when the question is no such
-    choice, the answer names both or neither, or a year is missing or shared."""
+    ``answer`` is the bare name ("Mary Pierce") or a sentence that says what the question asks,
+    its order word in the question's direction and the words before it ("George Marshall was
+    born earlier" for "born first"): another sentence that names one of the two ("Allan Dwan
+    was the first director to ...") says something else of it.  ``None`` when the question is
+    no such choice, the answer names both or neither, or a year is missing or shared."""
     found = alternatives(question)
     if found is None:
         return None
@@ -108,10 +125,18 @@ def check_order(question: str, answer: str, evidence: str) -> Order | None:
     if len(picks) != 1:
         return None
     chosen, other = (x, y) if picks[0] == x else (y, x)
-    bare = not re.sub(rf"(?i:{re.escape(chosen)})|\W", "", answer)
-    if not bare and not _ORDER.search(answer):
+    if re.sub(rf"(?i:{re.escape(chosen)})|\W", "", answer) and not _says_order(answer, question, early):
         return None
     years = _year(chosen, other, evidence), _year(other, chosen, evidence)
     if years[0] is None or years[1] is None or years[0] == years[1]:
         return None
     return Order(chosen, other, (years[0], years[1]), (years[0] < years[1]) == early)
+
+
+def _says_order(sentence: str, question: str, early: bool) -> bool:
+    asked = _asked(question)
+    said = _ORDER.search(sentence)
+    if asked is None or said is None or (said["early"] is not None) != early:
+        return False
+    words = set(re.findall(r"[a-z]+", sentence.lower()))
+    return all(w in words for w in _predicate(*asked))

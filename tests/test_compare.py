@@ -52,6 +52,9 @@ def test_undecided_when_the_evidence_or_the_answer_does_not_settle_it() -> None:
     assert check_order(question, "Allan Dwan directed 400 films.", DIRECTORS) is None
     assert check_order(question, "Allan Dwan directed films in the First World War.", DIRECTORS) is None
     assert check_order(question, "Allan Dwan.", DIRECTORS) is not None  # the bare name is the pick
+    # an order word about something else, or the other direction, is no answer to "born first"
+    assert check_order(question, "Allan Dwan was the first director to use a dolly.", DIRECTORS) is None
+    assert check_order(question, "Allan Dwan was born later.", DIRECTORS) is None
     assert check_order(question, "Allan Dwan", "Allan Dwan was a director. George Marshall, 1891.") is None
     assert check_order(question, "Allan Dwan", "Allan Dwan (1891) and George Marshall (1891).") is None
     # a count before the year, or digits run together, are no year to compare

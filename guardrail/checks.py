@@ -264,10 +264,15 @@ def _satisfied(value: float, op: str, evidence: set[float], evidence_bounds: set
     return any(_COMPARE[op](e, value) for e in near)
 
 
+def _abbreviated_months(text: str) -> set[str]:
+    """The month abbreviations of ``text`` that stand beside a number ("nov" of "Nov 10")."""
+    return {(m["a"] or m["b"]).lower() for m in _ABBREVIATED_DATE.finditer(text)}
+
+
 def months(text: str) -> set[str]:
     lowered = text.lower()
     found = {m for m in _MONTHS if re.search(rf"\b{m}\b", lowered)}
-    found |= {_ABBREVIATED[(m["a"] or m["b"]).lower()] for m in _ABBREVIATED_DATE.finditer(text)}
+    found |= {_ABBREVIATED[a] for a in _abbreviated_months(text)}
     # "may" is the month as "May", or beside a day in a lower-cased text ("on may 30"); else the verb
     if "may" in found and "May" not in text and not _MAY_DATE.search(text):
         found.discard("may")
@@ -328,8 +333,7 @@ def names(text: str) -> set[str]:
                 run = []
         _add_name(out, run)
     # a month or weekday is the date check's ("in April", "Nov 10"), not a name
-    abbreviated = {(m["a"] or m["b"]).lower() for m in _ABBREVIATED_DATE.finditer(text)}
-    return out - _CALENDAR - abbreviated
+    return out - _CALENDAR - _abbreviated_months(text)
 
 
 def _add_name(out: set[str], words: list[str]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from guardrail.checks import CheckResult, check_claim, lexical_support, numbers
-from guardrail.compare import check_order
+from guardrail.compare import alternatives, check_order
 from guardrail.evidence import Selection, Window
 from guardrail.report import Claim, ClaimResult, Evidence, Passage, Verdict
 
@@ -133,7 +133,9 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
         verdict = "contradicted"
     else:
         verdict = "unsupported"
-    if question and (order := check_order(question, asserted or claim.text, _pages(scored, context))):
+    # the passages are joined only for a comparison question: most questions are none
+    if question and alternatives(question) and (
+            order := check_order(question, asserted or claim.text, _pages(scored, context))):
         # the years settle it; the score stops short of certainty, since a year may have been
         # read off a sentence about another subject
         verdict, score = ("supported", max(score, 0.9)) if order.right else ("contradicted", min(score, 0.1))

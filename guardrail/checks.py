@@ -538,6 +538,8 @@ def _forms(word: str) -> set[str]:
     shares: its stem, the country of a demonym ("russian" -> "russia", "chinese" -> "china"),
     the direction of "western" ("west")."""
     forms = {_stem(word)}
+    if len(word) > 4 and word.endswith(("ses", "xes", "ches", "shes", "zes")):
+        forms.add(word[:-2])  # "gases" -> "gas", "boxes" -> "box" ("-es" after a hiss)
     for single in {word, *forms}:  # a plural demonym too: "jordanians" -> "jordan"
         if single in _DEMONYMS:
             forms.add(_DEMONYMS[single])

@@ -107,6 +107,8 @@ _FINITE_VERB = re.compile(
     rf"should|shall|must|[a-z]{{3,}}ed|{'|'.join(sorted(IRREGULAR_PAST))})\b"
 )
 _SPLIT = re.compile(r",?\s+(?:and|but|while|whereas)\s+|;\s+")
+_OPENING_PHRASE = re.compile(r"^\s*(?:as of|as|in|on|at|after|before|during|since|by|following|"
+                             r"according to|with|despite)\b[^,]{1,80},\s*", re.IGNORECASE)
 # Pronouns worth resolving to the previous sentence's subject.  "This"/"That" only when a verb
 # follows ("This decision ..." is a determiner), and not an expletive "it" ("It is not the first
 # time ..." has no referent).
@@ -346,6 +348,8 @@ class RuleBasedExtractor:
             distributed: tuple[str, ...] = ()
             for c_start, c_end, claim_text in self._atomic(body, s):
                 clean = _clean(claim_text)
+                if _SILENCE.match(_DISCOURSE.sub("", clean)):  # "..., but the plot is not described in the text"
+                    continue
                 if question and len(sentences) == 1 and self._is_fragment(clean):
                     clean = as_statement(question, clean) or f"{question.strip()} {clean}"
                 pronoun = _PRONOUN_START.match(clean)
@@ -389,8 +393,15 @@ class RuleBasedExtractor:
             if _VERB_START.match(rest):
                 if _PARTICIPLE_BY.match(rest) and _PARTICIPLE_BY.search(left):
                     continue
-            elif not (_new_clause(rest) and _has_verb(left)):
-                continue  # "over 190 countries and 200 territories have ...": one subject
+            # a verb before the last comma belongs to another clause: "As of the date mentioned,
+            # over 190 countries and 200 territories have ..." joins two subjects of one verb
+            # "but" and "while" join clauses, whose subjects run longer than those "and" joins
+            # ("but the plot and details of this film are ..."); a verb of an opening phrase is
+            # none of the left part's: "As of the date mentioned, over 190 countries and 200
+            # territories have ..." joins two subjects of one verb
+            elif not (_new_clause(rest, longest=6 if m.group().strip(" ,") == "and" else 10)
+                      and _has_verb(_OPENING_PHRASE.sub("", left))):
+                continue
             parts.append((last, m.start()))
             last = m.end()
         if not parts:
@@ -505,13 +516,13 @@ def _present_verb(text: str) -> bool:
     return _present_at(text.split()) is not None
 
 
-def _new_clause(rest: str) -> bool:
-    """Whether ``rest`` starts a clause of its own: a short subject, then a verb.  A comma
-    before the verb means the conjunction joined words, not clauses ("tropical and
-    subtropical waters, was found")."""
+def _new_clause(rest: str, *, longest: int = 6) -> bool:
+    """Whether ``rest`` starts a clause of its own: a subject of at most ``longest`` words,
+    then a verb.  A comma before the verb means the conjunction joined words, not clauses
+    ("tropical and subtropical waters, was found")."""
     m = _SUBJECT_VERB.match(rest)
     subject = m.group(1) if m else _present_subject(rest)  # "..., and it costs 549 euros"
-    return subject is not None and not re.search(r"[,;:()]", subject) and len(subject.split()) <= 6
+    return subject is not None and not re.search(r"[,;:()]", subject) and len(subject.split()) <= longest
 
 
 def _clean(text: str) -> str:

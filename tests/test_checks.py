@@ -204,6 +204,9 @@ def test_names_in_another_form_or_by_their_initials() -> None:
     assert check_claim("It hurt Russia-Iran relations.", "relations of Russia and Turkey").missing_names == (
         "russia-iran",)
     assert check_claim("The Su-25 fell.", "The Su and 24 other jets fell.").missing_names == ("su-25",)
+    # an "-es" plural after a hiss is its singular: "Gases" by "gas", "Boxes" by "box"
+    assert not check_claim("Gases make up a star.", "This gas is mostly hydrogen.").missing_names
+    assert check_claim("Gases make up a star.", "It is mostly hydrogen.").missing_names == ("gases",)
 
 
 def test_a_possessive_ends_a_name() -> None:

@@ -273,6 +273,20 @@ def test_coordinated_words_are_not_split_into_clauses() -> None:
     texts = [c.text for c in ex.extract("Identifying it was hard for Parks and Wildlife staff, but DNA profiling "
                                          "confirmed it was a whale.")]
     assert texts == ["Identifying it was hard for Parks and Wildlife staff.", "DNA profiling confirmed it was a whale."]
+    # the verb of an opening phrase is not the left part's: two subjects of one verb
+    text = "As of the date mentioned, over 190 countries and 200 territories have reported cases."
+    assert [c.text for c in ex.extract(text)] == [text]
+    # while a clause after a comma-separated place or apposition still is one of its own
+    texts = [c.text for c in ex.extract("Eugene lost the 2019 bid to Doha, Qatar, but a recent presentation "
+                                         "convinced the IAAF.")]
+    assert texts == ["Eugene lost the 2019 bid to Doha, Qatar.", "a recent presentation convinced the IAAF."]
+
+
+def test_a_clause_saying_what_the_source_leaves_out_is_dropped() -> None:
+    # "but" starts a clause with a long subject; what the passage does not describe is no claim
+    text = ("The second film is a 1995 film starring Holly Hunter and others, but the plot and details of "
+            "this film are not described in the passage.")
+    assert [c.text for c in ex.extract(text)] == ["The second film is a 1995 film starring Holly Hunter and others."]
 
 
 def test_adverb_before_the_second_verb_keeps_the_subject() -> None:

@@ -93,6 +93,7 @@ _VERB_START = re.compile(
     r"(?:is|was|are|were|has|had|have|won|lost|became|died|served|founded|wrote|played|received|"
     r"moved|joined|left|led|released|published|directed|starred|married|graduated|studied|"
     r"worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed|"
+    rf"{'|'.join(sorted(IRREGULAR_PAST))}|"  # "and took over as manager when ..."
     r"(?:will|would|could|should|must|might)(?:\s+not)?\s+[a-z]+|"
     # present-tense verbs that are seldom plural nouns ("and weighs 2.1 kg", not "and records")
     r"weighs|comes|provides|requires|allows|belongs|consists|exists|seems|appears|becomes|goes|"
@@ -131,6 +132,11 @@ _SUBJECT_VERB = re.compile(
 )
 # "directed by X and produced by Y": a second participle of the same noun, not a new clause.
 _PARTICIPLE_BY = re.compile(r"\b[a-z]+ed by\b")
+# not "since", "after", "that": mostly a preposition or determiner there ("since 2010", "that race")
+_SUBORDINATOR = re.compile(r"\b(?:when|whenever|while|because|although|though|if|unless|where|who|whom|"
+                           r"whose|which)\b")
+_REPORTING = re.compile(r",\s+(?:noting|saying|adding|stating|explaining|claiming|suggesting|indicating|"
+                        r"arguing|warning|stressing|emphasi[sz]ing|insisting|revealing)\b")
 # "Python was created by Guido and first released in 1991": the second part is passive too
 # and needs the first part's auxiliary ("Python was first released in 1991").  Only verbs
 # that are nearly always passive of such a subject, or any participle before "by": "... and
@@ -393,6 +399,10 @@ class RuleBasedExtractor:
             if _VERB_START.match(rest):
                 if _PARTICIPLE_BY.match(rest) and _PARTICIPLE_BY.search(left):
                     continue
+                # after "..., noting the species was ...", a verb goes on the reported clause,
+                # whose subject is not the sentence's: "and is found in tropical waters"
+                if _REPORTING.search(left) or _subordinate_before(left):
+                    continue
             # a verb before the last comma belongs to another clause: "As of the date mentioned,
             # over 190 countries and 200 territories have ..." joins two subjects of one verb
             # "but" and "while" join clauses, whose subjects run longer than those "and" joins
@@ -412,6 +422,9 @@ class RuleBasedExtractor:
         first = _clean(sentence[: parts[0][1]])
         subject_match = _SUBJECT_VERB.match(first)
         subject = subject_match.group(1) if subject_match else (_present_subject(first) or _leading_entity(first))
+        if not subject and any(_VERB_START.match(sentence[a:b].strip()) for a, b in parts[1:]):
+            # a verb phrase with no subject to give it is no claim: the sentence stays whole
+            return [(start, start + len(sentence), sentence)]
         aux = _PASSIVE_AUX.match(first, len(subject_match.group(1))) if subject_match else None
         out: list[tuple[int, int, str]] = []
         for i, (a, b) in enumerate(parts):
@@ -489,6 +502,13 @@ def _inside_name(before: str, after: str) -> bool:
     fragment going on with capitalised words ("Records in 1961.")."""
     return (bool(re.search(r"\s[A-Z][\w.-]*!$", before)) and after[:1].isupper()
             and not _has_verb(after))
+
+
+def _subordinate_before(left: str) -> bool:
+    """Whether ``left`` ends in a subordinate clause after its main verb ("was injured when the
+    car spun"): a verb phrase joined next goes on that clause, not on the sentence's subject."""
+    m = _SUBJECT_VERB.match(left.strip())
+    return bool(m) and _SUBORDINATOR.search(left.strip(), m.end()) is not None
 
 
 def _has_verb(text: str) -> bool:

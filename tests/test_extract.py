@@ -289,6 +289,27 @@ def test_a_clause_saying_what_the_source_leaves_out_is_dropped() -> None:
     assert [c.text for c in ex.extract(text)] == ["The second film is a 1995 film starring Holly Hunter and others."]
 
 
+def test_a_verb_after_a_reported_clause_is_not_given_the_sentence_subject() -> None:
+    # "is found" goes on "the species", not on the minister who noted it
+    text = ("Minister Albert Jacob praised the find, noting the species was first described in 2003 and "
+            "is typically found in tropical waters.")
+    assert [c.text for c in ex.extract(text)] == [text]
+    assert len(ex.extract("Jacob praised the find and noted its value.")) == 2
+    # nor does a verb after a subordinate clause ("when the car spun and struck ...")
+    text = "Todd Phillips was injured when the car spun and struck his leg."
+    assert [c.text for c in ex.extract(text)] == [text]
+    # a verb with an irregular past gets the subject too
+    texts = [c.text for c in ex.extract("He joined the club last summer and took over as manager in February.")]
+    assert texts == ["He joined the club last summer.", "He took over as manager in February."]
+    # and where no subject can be found for it (this one runs too long), the sentence stays whole
+    subject = ("A chemical plant in Zhangzhou City, Fujian Province, China, producing paraxylene (PX), a "
+               "potentially carcinogenic chemical,")
+    text = f"{subject} exploded and caught fire."
+    assert [c.text for c in ex.extract(text)] == [text]
+    assert [c.text for c in ex.extract("A plant exploded and caught fire.")] == [
+        "A plant exploded.", "A plant caught fire."]
+
+
 def test_adverb_before_the_second_verb_keeps_the_subject() -> None:
     texts = [c.text for c in ex.extract("Sheerin played in Sweden and also earned a Scotland cap.")]
     assert texts == ["Sheerin played in Sweden.", "Sheerin also earned a Scotland cap."]

@@ -86,6 +86,7 @@ _IMPERATIVE = re.compile(
     r"check|see|visit|call|create|set|enter|choose|copy|paste|navigate|download|save|restart)\b",
     re.IGNORECASE,
 )
+_IRREGULAR = "|".join(sorted(IRREGULAR_PAST))
 _VERB_START = re.compile(
     r"^(?:(?:also|later|then|subsequently|eventually|still|now|currently|previously|first|originally|"
     r"initially|officially|formally|publicly|widely|mainly|mostly|largely|primarily|only|never|always|"
@@ -93,7 +94,7 @@ _VERB_START = re.compile(
     r"(?:is|was|are|were|has|had|have|won|lost|became|died|served|founded|wrote|played|received|"
     r"moved|joined|left|led|released|published|directed|starred|married|graduated|studied|"
     r"worked|lives|lived|holds|held|remains|remained|contains|includes|[a-z]+ed|"
-    rf"{'|'.join(sorted(IRREGULAR_PAST))}|"  # "and took over as manager when ..."
+    rf"{_IRREGULAR}|"  # "and took over as manager when ..."
     r"(?:will|would|could|should|must|might)(?:\s+not)?\s+[a-z]+|"
     # present-tense verbs that are seldom plural nouns ("and weighs 2.1 kg", not "and records")
     r"weighs|comes|provides|requires|allows|belongs|consists|exists|seems|appears|becomes|goes|"
@@ -105,7 +106,7 @@ _VERB_START = re.compile(
 # it only means something together with the question it answers.
 _FINITE_VERB = re.compile(
     r"\b(?:is|was|are|were|be|been|has|had|have|do|does|did|will|would|can|could|may|might|"
-    rf"should|shall|must|[a-z]{{3,}}ed|{'|'.join(sorted(IRREGULAR_PAST))})\b"
+    rf"should|shall|must|[a-z]{{3,}}ed|{_IRREGULAR})\b"
 )
 _SPLIT = re.compile(r",?\s+(?:and|but|while|whereas)\s+|;\s+")
 _OPENING_PHRASE = re.compile(r"^\s*(?:as of|as|in|on|at|after|before|during|since|by|following|"
@@ -403,8 +404,6 @@ class RuleBasedExtractor:
                 # whose subject is not the sentence's: "and is found in tropical waters"
                 if _REPORTING.search(left) or _subordinate_before(left):
                     continue
-            # a verb before the last comma belongs to another clause: "As of the date mentioned,
-            # over 190 countries and 200 territories have ..." joins two subjects of one verb
             # "but" and "while" join clauses, whose subjects run longer than those "and" joins
             # ("but the plot and details of this film are ..."); a verb of an opening phrase is
             # none of the left part's: "As of the date mentioned, over 190 countries and 200

@@ -248,7 +248,7 @@ def _numbers_with_bounds(text: str, *, idioms: bool = True) -> list[tuple[float,
 
 def _satisfied(value: float, op: str, evidence: set[float], evidence_bounds: set[tuple[float, str]]) -> bool:
     if op == "=":
-        return value in evidence or any(_rounds_to(e, value) for e in evidence)
+        return any(_states(e, value) for e in evidence)
     if (value, op.rstrip("=")) in evidence_bounds:  # "over 600" where the evidence says "more than 600"
         return True
     if op == "~":
@@ -416,7 +416,7 @@ def check_claim(claim: str, evidence: str, *, retrieved: str | None = None) -> C
         # per quantity: "9 kg" is wrong against "3.4 kg" or "3,400 grams" even where the page has
         # "9 USB ports"; not durations, which evidence often splits ("90 minutes" is "1 h 30 min")
         if unit not in _DURATIONS and (same := _same_quantity(unit, ev_measures))
-        and not any(converted == value or _rounds_to(converted, value) if other == unit else _close(value, converted)
+        and not any(_states(converted, value) if other == unit else _close(value, converted)
                     for _, other, converted in same)
     )
     missing_names = _missing_names(names(_fold(claim)), _fold(evidence if retrieved is None else retrieved))
@@ -486,9 +486,12 @@ def _same_quantity(unit: str, ev_measures: dict[str, set[float]]) -> list[tuple[
     return found
 
 
-def _rounds_to(stated: float, claimed: float) -> bool:
-    """Whether the claim gives a more precise evidence number rounded: "88%" for "88.1%", "3.4 kg"
-    for "3.42 kg"; never a whole number for another whole number ("5 million" for "5.4 million")."""
+def _states(stated: float, claimed: float) -> bool:
+    """Whether an evidence number states the claim's: the same, or more precise and rounded to it
+    ("88%" for "88.1%", "3.4 kg" for "3.42 kg"); never a whole number for another whole number
+    ("5 million" for "5.4 million")."""
+    if stated == claimed:
+        return True
     decimals = len(_fmt(claimed).partition(".")[2])
     return len(_fmt(stated).partition(".")[2]) > decimals and round(stated, decimals) == claimed
 

@@ -109,7 +109,7 @@ _FINITE_VERB = re.compile(
     rf"should|shall|must|[a-z]{{3,}}ed|{_IRREGULAR})\b"
 )
 _SPLIT = re.compile(r",?\s+(?:and|but|while|whereas)\s+|;\s+")
-_OPENING_PHRASE = re.compile(r"^\s*(?:as of|as|in|on|at|after|before|during|since|by|following|"
+_OPENING_PHRASE = re.compile(r"^\s*(?:as|in|on|at|after|before|during|since|by|following|"
                              r"according to|with|despite)\b[^,]{1,80},\s*", re.IGNORECASE)
 # Pronouns worth resolving to the previous sentence's subject.  "This"/"That" only when a verb
 # follows ("This decision ..." is a determiner), and not an expletive "it" ("It is not the first
@@ -355,7 +355,7 @@ class RuleBasedExtractor:
             distributed: tuple[str, ...] = ()
             for c_start, c_end, claim_text in self._atomic(body, s):
                 clean = _clean(claim_text)
-                if _SILENCE.match(_DISCOURSE.sub("", clean)):  # "..., but the plot is not described in the text"
+                if _silent(clean):  # "..., but the plot is not described in the text"
                     continue
                 if question and len(sentences) == 1 and self._is_fragment(clean):
                     clean = as_statement(question, clean) or f"{question.strip()} {clean}"
@@ -381,8 +381,7 @@ class RuleBasedExtractor:
         if not body or not any(ch.isalnum() for ch in body):
             return False
         # a question, or a lead-in to a list ("Here are the key points:"), asserts nothing
-        plain = _DISCOURSE.sub("", body)
-        if body.endswith(("?", ":")) or _NON_CLAIM.match(plain) or _SILENCE.match(plain) \
+        if body.endswith(("?", ":")) or _NON_CLAIM.match(_DISCOURSE.sub("", body)) or _silent(body) \
                 or _is_command(body, whole, sentence):
             return False
         return whole or len(body.split()) >= self.min_words
@@ -501,6 +500,11 @@ def _inside_name(before: str, after: str) -> bool:
     fragment going on with capitalised words ("Records in 1961.")."""
     return (bool(re.search(r"\s[A-Z][\w.-]*!$", before)) and after[:1].isupper()
             and not _has_verb(after))
+
+
+def _silent(text: str) -> bool:
+    """Whether ``text`` only says what the source leaves out ("The passage does not say ...")."""
+    return _SILENCE.match(_DISCOURSE.sub("", text)) is not None
 
 
 def _subordinate_before(left: str) -> bool:

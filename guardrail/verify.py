@@ -146,9 +146,7 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
     # a selection of sentences is quoted sentence by sentence, each with the selection's
     # probabilities: together they are what the verifier read.  The sentence most about the
     # claim comes first, since the first quote's passage is the one the claim cites.
-    quoted = ((w, s) for s in ranked for w in (
-        sorted(s.window.parts, key=lambda part: -_about(claim.text, part.text))
-        if isinstance(s.window, Selection) else (s.window,)))
+    quoted = ((w, s) for s in ranked for w in sorted(_parts(s.window), key=lambda part: -_about(claim.text, part.text)))
     for w, s in quoted:
         if (w.passage.id, w.start) in seen:
             continue
@@ -161,8 +159,13 @@ def decide(claim: Claim, scored: Sequence[Scored], calibration: Calibration,
 
 def _pages(scored: Sequence[Scored], more: Sequence[Passage] = ()) -> str:
     """The whole passages a claim's windows come from, and ``more``, each once."""
-    return " ".join(dict.fromkeys([*(p.text for p in more), *(
-        w.passage.text for s in scored for w in (s.window.parts if isinstance(s.window, Selection) else (s.window,)))]))
+    pages = [*(p.text for p in more), *(w.passage.text for s in scored for w in _parts(s.window))]
+    return " ".join(dict.fromkeys(pages))
+
+
+def _parts(window: Window | Selection) -> tuple[Window, ...]:
+    """The windows a selection of sentences is made of; a window is its own one part."""
+    return window.parts if isinstance(window, Selection) else (window,)
 
 
 def _about(claim: str, text: str) -> float:

@@ -7,7 +7,17 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from hard_negatives import augment, conjoin, extrinsic, flip_negation, question_answers, shaped, swap_number
+from hard_negatives import (
+    augment,
+    by_surname,
+    conjoin,
+    extrinsic,
+    flip_negation,
+    question_answers,
+    shaped,
+    surnames,
+    swap_number,
+)
 
 PAIR = {"premise": "Ada Lovelace was born in London in 1815.", "hypothesis": "Ada Lovelace was born in 1815.",
         "label": "entailment", "source": "toy", "id": "1"}
@@ -90,3 +100,18 @@ def test_shaped_pairs_come_from_document_pairs_and_follow_the_seed() -> None:
     assert {m["label"] for m in made} <= {"entailment", "neutral", "contradiction"}
     assert all(m["source"] != "snli" for m in made)
     assert list(shaped(pairs, random.Random(5), rate=0.0)) == []
+
+
+def test_surname_premises_keep_the_label_and_skip_other_bearers_of_the_name() -> None:
+    pair = {"premise": "Malcolm Smith was named MVP of Super Bowl XLVIII. Malcolm Smith played linebacker.",
+            "hypothesis": "Malcolm Smith was named MVP.", "label": "entailment", "source": "vitaminc"}
+    made = by_surname(pair)
+    assert made == {**pair, "premise": "Smith was named MVP of Super Bowl XLVIII. Smith played linebacker.",
+                    "source": "synthetic_surname"}
+    # "Smith" alone would also stand for John Smith here: the pair is left out
+    assert by_surname({**pair, "premise": pair["premise"] + " John Smith coached."}) is None
+    assert by_surname({**pair, "hypothesis": "The MVP was a linebacker."}) is None
+    # only pairs whose premise is document text, as many as the rate asks, by the seed
+    made = list(surnames([pair, {**pair, "source": "snli"}], random.Random(1), 1.0))
+    assert [p["source"] for p in made] == ["synthetic_surname"]
+    assert list(surnames([pair], random.Random(1), 0.0)) == []

@@ -78,13 +78,15 @@ def test_shaped_rate_adds_pairs_and_leaves_the_plan_alone_at_zero(tmp_path) -> N
         return train_verifier.build_training_set(tmp_path, random.Random(13), 0.35, 0.15, *rate)
 
     # the phase 1-7 plan is the same whether the argument is left out or 0: the shipped model stays reproducible
-    assert plan() == plan(0.0)
+    assert plan() == plan(0.0) == plan(0.0, 0.0)
     more = plan(1.0)
     assert len(more) > len(plan()) and any(r["source"] in {
         "synthetic_conjoined", "synthetic_qa", "synthetic_extrinsic", "synthetic_outside_name"} for r in more)
+    # and phase 8's plan is the same without surname pairs
+    assert plan(1.0, 0.0) == more
 
 
-def test_validate_verifier_scores_both_validation_sets(tmp_path, capsys) -> None:
+def test_validate_verifier_scores_the_three_validation_sets(tmp_path, capsys) -> None:
     validate = load(ROOT / "training" / "validate_verifier.py")
     rows = [{"premise": "Ada Lovelace: Ada Lovelace was born in London in 1815.", "label": "entailment",
              "hypothesis": "Ada Lovelace was born in 1815.", "source": "vitaminc", "id": "1"},
@@ -100,7 +102,9 @@ def test_validate_verifier_scores_both_validation_sets(tmp_path, capsys) -> None
     assert shaped["n"] > 0 and set(shaped["accuracy_3way_by_kind"]) <= {
         "synthetic_conjoined", "synthetic_qa", "synthetic_qa_wrong", "synthetic_qa_outside", "synthetic_extrinsic",
         "synthetic_outside_name"}
-    for scored in (line["validation"], shaped):
+    # each premise names "Ada Lovelace" in full; each rewrite calls her "Lovelace"
+    assert line["surname_validation"]["n"] == 3
+    for scored in (line["validation"], shaped, line["surname_validation"]):
         assert 0.0 <= scored["accuracy_3way"] <= 1.0 and 0.0 <= scored["bacc_entailed_vs_not"] <= 1.0
 
 

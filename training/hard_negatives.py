@@ -316,6 +316,35 @@ def shaped(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]
                 yield made
 
 
+_PERSON = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b")
+
+
+def by_surname(pair: Pair) -> Pair | None:
+    """The pair with the premise calling the claim's person by surname alone ("Smith was named
+    ..." for a claim about "Malcolm Smith"), label unchanged: retrieved chunks often do, and the
+    swapped-name negatives above teach a model that a name the premise does not give in full
+    is not supported.  Only where the surname stands nowhere else in the premise (not beside a
+    "John Smith" or a "Smith Barney")."""
+    for m in _PERSON.finditer(pair["hypothesis"]):
+        full = m.group()
+        surname = full.rsplit(" ", 1)[1]
+        if full.split()[0] in _SENTENCE_START_WORDS or len(surname) < 3:
+            continue
+        premise = pair["premise"]
+        if full in premise and premise.count(surname) == premise.count(full):
+            return {**pair, "premise": premise.replace(full, surname), "source": "synthetic_surname"}
+    return None
+
+
+def surnames(pairs: list[Pair], rng: random.Random, rate: float) -> Iterator[Pair]:
+    """Yield about ``rate`` surname-only premises (``by_surname``) per document-grounded pair."""
+    for pair in pairs:
+        if pair["source"] in _DOCUMENT_SOURCES and rng.random() < rate:
+            made = by_surname(pair)
+            if made is not None:
+                yield made
+
+
 def main(argv: list[str] | None = None) -> int:
     """Nothing to run: a library of generators, imported by the training and calibration scripts."""
     ap = argparse.ArgumentParser(

@@ -52,7 +52,7 @@ from tqdm import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hard_negatives import augment, shaped
+from hard_negatives import augment, shaped, surnames
 
 LABELS = ["entailment", "neutral", "contradiction"]
 REPO = Path(__file__).resolve().parents[1]
@@ -76,10 +76,12 @@ def read_jsonl(path: Path) -> list[dict[str, str]]:
 
 
 def build_training_set(data_dir: Path, rng: random.Random, hard_rate: float,
-                       distractor_rate: float, shaped_rate: float = 0.0) -> list[dict[str, str]]:
+                       distractor_rate: float, shaped_rate: float = 0.0,
+                       surname_rate: float = 0.0) -> list[dict[str, str]]:
     """The plan's pairs: the source mix, its hard negatives and, with ``shaped_rate``, pairs
-    shaped like the engine's inputs (``hard_negatives.shaped``).  Those draw from a random
-    stream of their own, so at rate 0 the plan is exactly the one phases 1-7 trained on."""
+    shaped like the engine's inputs (``hard_negatives.shaped``), with ``surname_rate``, premises
+    calling the claim's person by surname alone (``hard_negatives.surnames``).  Each draws from
+    a random stream of its own, so at rate 0 the plan is exactly the one earlier phases trained on."""
     rows = read_jsonl(data_dir / "train.jsonl")
     by_source: dict[str, list[dict[str, str]]] = {}
     for row in rows:
@@ -92,6 +94,8 @@ def build_training_set(data_dir: Path, rng: random.Random, hard_rate: float,
     synthetic = list(augment(chosen, rng, hard_rate, distractor_rate))
     if shaped_rate > 0:
         synthetic += shaped(chosen, random.Random(rng.random()), shaped_rate)
+    if surname_rate > 0:
+        synthetic += surnames(chosen, random.Random(rng.random()), surname_rate)
     data = chosen + synthetic
     rng.shuffle(data)
     return data
@@ -215,6 +219,9 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     ap.add_argument("--shaped-rate", type=float, default=0.0,
                     help="add about this many pairs shaped like the engine's inputs (compound claims, restated "
                          "answers, unsupported details) per entailed document pair; phase 8 used 1.0")
+    ap.add_argument("--surname-rate", type=float, default=0.0,
+                    help="add about this many premises calling the claim's person by surname alone per "
+                         "document pair (hard_negatives.surnames); 0 keeps earlier phases' plans")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0,
                     help="checkpoint interval; one is also written whenever training stops")
@@ -251,7 +258,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         torch.set_num_threads(os.cpu_count() or 1)
 
     rng = random.Random(args.seed)
-    data = build_training_set(args.data_dir, rng, args.hard_negative_rate, args.distractor_rate, args.shaped_rate)
+    data = build_training_set(args.data_dir, rng, args.hard_negative_rate, args.distractor_rate, args.shaped_rate,
+                              args.surname_rate)
     plan = batches(data, args.batch_size, rng)
     plan = plan[: int(len(plan) * args.epochs)] if args.epochs <= 1 else plan * math.ceil(args.epochs)
     plan = plan[args.start_batch:]

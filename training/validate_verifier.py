@@ -2,11 +2,13 @@
 
     python training/validate_verifier.py [MODEL_DIR ...]   # default: the shipped model
 
-Two sets, neither ever trained on: the NLI validation split (``../shared/nli-train/validation.jsonl``,
-4,155 pairs) and pairs shaped like the engine's inputs made from it by ``hard_negatives.shaped``
+Three sets, none ever trained on: the NLI validation split (``../shared/nli-train/validation.jsonl``,
+4,155 pairs), pairs shaped like the engine's inputs made from it by ``hard_negatives.shaped``
 (compound claims over two premises of one page, restated short answers, unsupported details and
-outside names; seed 7).  For each: 3-way accuracy, and balanced accuracy of entailed (p > 0.5)
-against not; for the shaped set also 3-way accuracy per kind.  One JSON line per model.
+outside names; seed 7), and its pairs whose premise names the claim's person in full, rewritten to
+call them by surname alone (``hard_negatives.surnames``, as retrieved chunks often do).  For each:
+3-way accuracy, and balanced accuracy of entailed (p > 0.5) against not; for the shaped set also
+3-way accuracy per kind.  One JSON line per model.
 The evaluation data (``../shared/eval``) is never read here.
 """
 
@@ -22,7 +24,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hard_negatives import shaped  # noqa: E402
+from hard_negatives import shaped, surnames  # noqa: E402
 from train_verifier import LABELS, read_jsonl  # noqa: E402
 
 from guardrail.metrics import balanced_accuracy  # noqa: E402
@@ -50,10 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     validation = read_jsonl(args.data_dir / "validation.jsonl")
     made = list(shaped(validation, random.Random(args.seed), 1.0))
+    by_surname = list(surnames(validation, random.Random(args.seed), 1.0))
     for model in args.models:
         nli = EmbeddedNLI(model)
         print(json.dumps({"model": str(model), "validation": scores(nli, validation),
-                          "shaped_validation": scores(nli, made, by="source")}), flush=True)
+                          "shaped_validation": scores(nli, made, by="source"),
+                          "surname_validation": scores(nli, by_surname)}), flush=True)
     return 0
 
 

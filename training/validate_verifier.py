@@ -51,13 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     validation = read_jsonl(args.data_dir / "validation.jsonl")
-    made = list(shaped(validation, random.Random(args.seed), 1.0))
-    by_surname = list(surnames(validation, random.Random(args.seed), 1.0))
+    shaped_rows = list(shaped(validation, random.Random(args.seed), 1.0))
+    surname_rows = list(surnames(validation, random.Random(args.seed), 1.0))
     for model in args.models:
         nli = EmbeddedNLI(model)
         print(json.dumps({"model": str(model), "validation": scores(nli, validation),
-                          "shaped_validation": scores(nli, made, by="source"),
-                          "surname_validation": scores(nli, by_surname)}), flush=True)
+                          "shaped_validation": scores(nli, shaped_rows, by="source"),
+                          "surname_validation": scores(nli, surname_rows)}), flush=True)
     return 0
 
 

@@ -26,6 +26,7 @@ def load(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -203,3 +204,73 @@ def test_average_weights_refuses_what_it_cannot_average(tmp_path, capsys) -> Non
     refused([str(a), str(other), "--out", str(tmp_path / "o")], "classifier.bias")
     refused([str(a), str(a), "--out", str(a)], "--force")
     assert not (tmp_path / "o").exists()
+
+
+def done_step(model: Path, stopped: str = "plan complete") -> None:
+    model.mkdir(parents=True)
+    (model / "MANIFEST.json").write_text("{}")
+    (model / "metrics.json").write_text(json.dumps({"budget": {"stopped": stopped}}))
+
+
+def test_rebuild_recipe_passes_each_script_options_it_takes(tmp_path, capsys) -> None:
+    rebuild = load(ROOT / "training" / "rebuild_verifier.py")
+    mains = {name: load(ROOT / "training" / name).main for name in
+             ("average_weights.py", "calibrate_verifier.py", "validate_verifier.py")}
+    mains["train_verifier.py"] = train_verifier.main
+    steps = rebuild.recipe(tmp_path / "out", tmp_path / "w", tmp_path / "data", 1440.0)
+    assert [s.name for s in steps] == ["passes", "phase8", "phase9", "mean", "calibrate", "validate"]
+    for step in steps:
+        with pytest.raises(SystemExit) as exc:
+            mains[Path(step.command[1]).name](["--help"])
+        assert exc.value.code == 0
+        usage = capsys.readouterr().out
+        assert [o for o in step.command[2:] if o.startswith("--") and o not in usage] == []
+    # phase 9 starts where phase 8's plan ends, from phase 8, on the same plan
+    phase8, phase9 = steps[1].command, steps[2].command
+    assert phase9[phase9.index("--init-from") + 1] == str(tmp_path / "w" / "phase8")
+    assert phase8[phase8.index("--shaped-rate") + 1] == phase9[phase9.index("--shaped-rate") + 1]
+    assert int(6081 * float(phase8[phase8.index("--epochs") + 1])) == int(phase9[phase9.index("--start-batch") + 1])
+
+
+NLI_TRAIN = ROOT.parent / "shared" / "nli-train"
+
+
+@pytest.mark.skipif(not (NLI_TRAIN / "train.jsonl").exists(), reason="needs ../shared/nli-train")
+def test_the_phase_8_plan_the_rebuild_splits_has_6081_batches() -> None:
+    data = train_verifier.build_training_set(NLI_TRAIN, random.Random(13), 0.35, 0.15, 1.0)
+    assert len(data) == 194_592  # as phase 8 and 9 logged
+    assert len(train_verifier.batches(data, 32, random.Random(13))) == 6081
+
+
+def test_rebuild_skips_finished_steps_resumes_interrupted_ones_and_refuses_budget_stops(tmp_path, capsys) -> None:
+    rebuild = load(ROOT / "training" / "rebuild_verifier.py")
+    out, work = tmp_path / "rebuilt", tmp_path / "rebuilt.steps"
+    done_step(work / "passes")
+    (work / "phase8.work").mkdir(parents=True)
+    (work / "phase8.work" / "checkpoint.pt").write_bytes(b"")
+    assert rebuild.main(["--out", str(out), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("]")[0] for line in lines] == [
+        "[passes: done", "[phase8: resume", "[phase9: run", "[mean: run", "[calibrate: run", "[validate: run"]
+    assert lines[1].endswith("--resume") and "--resume" not in lines[2]
+    assert not out.exists()  # a dry run writes nothing
+    # a step its budget stopped has a schedule fitted to the machine: never built on
+    done_step(work / "phase8", stopped="budget")
+    assert rebuild.main(["--out", str(out), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "phase8" in err and "--max-minutes" in err
+    with pytest.raises(SystemExit) as exc:
+        rebuild.main(["--out", str(ROOT / "guardrail" / "models" / "verifier")])
+    assert exc.value.code == 2
+
+
+def test_rebuild_stops_at_a_failed_step(tmp_path, capsys) -> None:
+    rebuild = load(ROOT / "training" / "rebuild_verifier.py")
+    ok = rebuild.Step("ok", [sys.executable, "-c", "print('ran')"])
+    failing = rebuild.Step("bad", [sys.executable, "-c", "raise SystemExit(3)"])
+    silent = rebuild.Step("silent", [sys.executable, "-c", "pass"], trains=tmp_path / "model")
+    with pytest.raises(rebuild.RebuildError, match="step bad failed"):
+        rebuild.run([(ok, "run"), (failing, "run"), (ok, "run")], dry_run=False)
+    assert capsys.readouterr().out.count("[ok: run]") == 1  # nothing after the failure
+    with pytest.raises(rebuild.RebuildError, match="wrote no model"):
+        rebuild.run([(silent, "run")], dry_run=False)

@@ -84,7 +84,7 @@ def trained(model: Path) -> bool:
     return True
 
 
-def plan(steps: list[Step]) -> list[tuple[Step, str]]:
+def actions(steps: list[Step]) -> list[tuple[Step, str]]:
     """Each step with what the run does with it: "run", "resume" or "done"."""
     out = []
     for step in steps:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--out is the shipped model: rebuild elsewhere and compare first (the last step does)")
     work = args.work_dir or args.out.with_name(args.out.name + ".steps")
     try:
-        return run(plan(recipe(args.out, work, args.data_dir, args.max_minutes)), args.dry_run)
+        return run(actions(recipe(args.out, work, args.data_dir, args.max_minutes)), args.dry_run)
     except RebuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -130,5 +130,6 @@ def run(steps: list[tuple[Step, str]], dry_run: bool) -> int:
             raise RebuildError(f"step {step.name} wrote no model to {step.trains}")
     return 0
 
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -274,3 +274,32 @@ def test_rebuild_stops_at_a_failed_step(tmp_path, capsys) -> None:
     assert capsys.readouterr().out.count("[ok: run]") == 1  # nothing after the failure
     with pytest.raises(rebuild.RebuildError, match="wrote no model"):
         rebuild.run([(silent, "run")], dry_run=False)
+
+
+def test_a_resumed_run_trains_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch) -> None:
+    rows = [{"premise": f"Item {i} was made in {1900 + i} in Oslo.", "hypothesis": f"Item {i} was made in {1900 + i}.",
+             "label": "entailment", "source": "vitaminc", "id": str(i)} for i in range(24)]
+    rows += [{**r, "hypothesis": r["hypothesis"].replace("made", "not made"), "label": "contradiction"} for r in rows]
+    for name in ("train.jsonl", "validation.jsonl"):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def train(out: str, *extra: str) -> None:
+        train_verifier.main(["--data-dir", str(tmp_path), "--out", str(tmp_path / out), "--epochs", "2",
+                             "--batch-size", "16", "--max-length", "32", "--checkpoint-minutes", "0", *extra])
+
+    train("whole")
+    real = train_verifier.save_checkpoint
+
+    def killed_after_step_2(path: Path, state: dict) -> None:
+        real(path, state)
+        if state["step"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_verifier, "save_checkpoint", killed_after_step_2)
+    with pytest.raises(KeyboardInterrupt):
+        train("resumed")
+    monkeypatch.setattr(train_verifier, "save_checkpoint", real)
+    train("resumed", "--resume")
+    whole, resumed = (load_file(str(tmp_path / m / "model.safetensors")) for m in ("whole", "resumed"))
+    assert json.loads((tmp_path / "resumed" / "metrics.json").read_text())["steps"] > 2
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)  # dropout included

@@ -20,9 +20,10 @@ deterministic for its seeds on one machine (other hardware: within floating-poin
 
 Steps 1-3 go to ``--work-dir`` (default: OUT.steps beside ``--out``).  Run again, the command
 skips a step whose model is written with its plan complete and resumes an interrupted one from
-its checkpoint.  A step that stopped at its budget fails the rebuild: its schedule was fitted to
-the machine's speed, so delete that step's directories and rerun with a larger
-``--max-minutes``.  A GPU is used when there is one (``train_verifier.py`` picks it).
+its checkpoint, exactly where it stopped (random state included).  A step that stopped at its
+budget fails the rebuild: its schedule was fitted to the machine's speed, so delete that step's
+directories and rerun with a larger ``--max-minutes``.  A GPU is used when there is one
+(``train_verifier.py`` picks it).
 """
 
 from __future__ import annotations

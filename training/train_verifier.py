@@ -23,7 +23,8 @@ budget it runs on a seeded random subset of the validation split (at least 256 p
 budget too small for anything is overrun by that much), and ``metrics.json`` says so
 (``validation.capped``; ``budget`` has the time each part took and why training stopped).
 
-The run is deterministic for a given seed and step budget.  It checkpoints to ``--work-dir``
+The run is deterministic for a given seed and step budget, resumed or not (a checkpoint keeps
+the random state that dropout draws from).  It checkpoints to ``--work-dir``
 (``training/runs/verifier`` for the shipped model, ``OUT.work`` beside an explicit ``--out``)
 every ``--checkpoint-minutes`` and whenever training stops (plan done or budget reached), so
 ``--resume`` always has a checkpoint to continue from; ``--resume`` without one is an error,
@@ -285,6 +286,15 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         step, total_steps = state["step"], state["total_steps"]
+        # Dropout draws from torch's generator: restored, a resumed run trains exactly as an
+        # uninterrupted one would.  Older checkpoints lack it.
+        if "rng" in state:
+            torch.set_rng_state(state["rng"])
+            if device == "cuda" and "cuda_rng" in state:
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
+        else:
+            print("warning: the checkpoint holds no random state; dropout after the resume differs from an "
+                  "uninterrupted run's (within noise, not bit for bit)", file=sys.stderr)
         # The budget is the run's: time spent before the checkpoint counts, except for an
         # export, which trains nothing and is bounded by this command alone.
         spent_before = 0.0 if args.export_only else state["spent"]
@@ -296,6 +306,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 
     def elapsed() -> float:
         return spent_before + time.monotonic() - started
+
+    def checkpoint() -> dict:
+        return {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "total_steps": total_steps,
+                "spent": elapsed(), "rng": torch.get_rng_state(),
+                **({"cuda_rng": torch.cuda.get_rng_state_all()} if device == "cuda" else {})}
 
     def lr_at(s: int) -> float:
         warm = max(1, int(0.04 * total_steps))
@@ -361,16 +376,14 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             window_start = (step, now)
         if time.monotonic() - last_ckpt > args.checkpoint_minutes * 60:
             t = time.monotonic()
-            save_checkpoint(ckpt_path, {"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
-                                        "total_steps": total_steps, "spent": elapsed()})
+            save_checkpoint(ckpt_path, checkpoint())
             last_ckpt = time.monotonic()
             checkpoint_s, saved_step = last_ckpt - t, step
     bar.close()
     train_s = time.monotonic() - train_start
     if saved_step != step:  # every stop leaves a checkpoint for --resume
         t = time.monotonic()
-        save_checkpoint(ckpt_path, {"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
-                                    "total_steps": total_steps, "spent": elapsed()})
+        save_checkpoint(ckpt_path, checkpoint())
         checkpoint_s = time.monotonic() - t
     print(f"stopped at step {step}/{len(plan)} ({stopped}) after {train_s:.0f}s of training; "
           f"checkpoint {ckpt_path}", file=sys.stderr)

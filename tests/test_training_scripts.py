@@ -206,10 +206,10 @@ def test_average_weights_refuses_what_it_cannot_average(tmp_path, capsys) -> Non
     assert not (tmp_path / "o").exists()
 
 
-def done_step(model: Path, stopped: str = "plan complete") -> None:
-    model.mkdir(parents=True)
+def done_step(model: Path, stopped: str = "plan complete", refits: list | None = None) -> None:
+    model.mkdir(parents=True, exist_ok=True)
     (model / "MANIFEST.json").write_text("{}")
-    (model / "metrics.json").write_text(json.dumps({"budget": {"stopped": stopped}}))
+    (model / "metrics.json").write_text(json.dumps({"budget": {"stopped": stopped, "refits": refits or []}}))
 
 
 def test_rebuild_recipe_passes_each_script_options_it_takes(tmp_path, capsys) -> None:
@@ -217,8 +217,10 @@ def test_rebuild_recipe_passes_each_script_options_it_takes(tmp_path, capsys) ->
     mains = {name: load(ROOT / "training" / name).main for name in
              ("average_weights.py", "calibrate_verifier.py", "validate_verifier.py")}
     mains["train_verifier.py"] = train_verifier.main
-    steps = rebuild.recipe(tmp_path / "out", tmp_path / "w", tmp_path / "data", 1440.0)
+    steps = rebuild.recipe(tmp_path / "out", tmp_path / "w", tmp_path / "data")
     assert [s.name for s in steps] == ["passes", "phase8", "phase9", "mean", "calibrate", "validate"]
+    # no budget: no schedule fitted to the machine's speed
+    assert all(s.command[s.command.index("--max-minutes") + 1] == "0" for s in steps if s.trains)
     for step in steps:
         with pytest.raises(SystemExit) as exc:
             mains[Path(step.command[1]).name](["--help"])
@@ -254,11 +256,12 @@ def test_rebuild_skips_finished_steps_resumes_interrupted_ones_and_refuses_budge
         "[passes: done", "[phase8: resume", "[phase9: run", "[mean: run", "[calibrate: run", "[validate: run"]
     assert lines[1].endswith("--resume") and "--resume" not in lines[2]
     assert not out.exists()  # a dry run writes nothing
-    # a step its budget stopped has a schedule fitted to the machine: never built on
-    done_step(work / "phase8", stopped="budget")
-    assert rebuild.main(["--out", str(out), "--dry-run"]) == 2
-    err = capsys.readouterr().err
-    assert "phase8" in err and "--max-minutes" in err
+    # a step whose budget fitted its schedule to the machine is never built on, finished or not
+    for stopped, refits in (("budget", []), ("plan complete", [[100, 2723], [200, 2921]])):
+        done_step(work / "phase8", stopped, refits)
+        assert rebuild.main(["--out", str(out), "--dry-run"]) == 2
+        err = capsys.readouterr().err
+        assert "phase8" in err and "budget" in err and "delete" in err
     with pytest.raises(SystemExit) as exc:
         rebuild.main(["--out", str(ROOT / "guardrail" / "models" / "verifier")])
     assert exc.value.code == 2
@@ -303,3 +306,44 @@ def test_a_resumed_run_trains_exactly_as_an_uninterrupted_one(tmp_path, monkeypa
     whole, resumed = (load_file(str(tmp_path / m / "model.safetensors")) for m in ("whole", "resumed"))
     assert json.loads((tmp_path / "resumed" / "metrics.json").read_text())["steps"] > 2
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)  # dropout included
+
+
+def test_a_budget_fitted_schedule_that_ends_early_is_a_budget_stop_and_no_budget_trains_the_plan(
+        tmp_path, monkeypatch) -> None:
+    """A machine busy for the first 40 steps (100 s each on a fake clock), then quiet: the refit at
+    step 40 fits the schedule to the budget, and the run ends there, before its plan."""
+    rows = [{"premise": f"Item {i} was made in {1900 + i}.", "hypothesis": f"Item {i} was made in {1900 + i}.",
+             "label": "entailment", "source": "vitaminc", "id": str(i)} for i in range(24)]
+    rows += [{**r, "hypothesis": r["hypothesis"].replace("made", "not made"), "label": "contradiction"} for r in rows]
+    for name in ("train.jsonl", "validation.jsonl"):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    clock, real_encode = {"offset": 0.0, "steps": 0}, train_verifier.encode
+
+    def busy_then_quiet(*args: object, **kwargs: object) -> object:
+        clock["steps"] += 1
+        clock["offset"] += 100.0 if clock["steps"] <= 40 else 0.0
+        return real_encode(*args, **kwargs)
+
+    monkeypatch.setattr(train_verifier, "encode", busy_then_quiet)
+    monkeypatch.setattr(train_verifier, "time", SimpleNamespace(monotonic=lambda: time.monotonic() + clock["offset"]))
+
+    def train(out: str, minutes: str, *extra: str) -> dict:
+        clock.update(offset=0.0, steps=0)
+        assert train_verifier.main(["--data-dir", str(tmp_path), "--out", str(tmp_path / out), "--epochs", "12",
+                                    "--batch-size", "16", "--max-length", "24", "--max-minutes", minutes,
+                                    *extra]) == 0
+        return json.loads((tmp_path / out / "metrics.json").read_text())
+
+    whole = train("whole", "0")  # no budget: the whole plan on its own schedule, however slow the machine
+    plan = whole["steps"]
+    assert plan > 40 and (whole["budget"]["stopped"], whole["budget"]["refits"]) == ("plan complete", [])
+    assert whole["validation"] == {"pairs": 48, "of": 48, "capped": False}
+    # 76 minutes: the refit at step 40 finds time for 2 or 3 more steps, then the machine is quiet
+    fitted = train("fitted", "76")
+    assert 40 < fitted["steps"] < plan
+    assert fitted["budget"]["stopped"] == "budget"
+    assert fitted["budget"]["refits"] == [[40, fitted["steps"]]]
+    # resumed without a budget, the fitted run trains to the end of its plan, and says its schedule changed
+    finished = train("fitted", "0", "--resume")
+    assert (finished["steps"], finished["budget"]["stopped"]) == (plan, "plan complete")
+    assert finished["budget"]["refits"] == [[40, fitted["steps"]], [fitted["steps"], plan]]

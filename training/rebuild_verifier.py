@@ -5,9 +5,10 @@
 
 The shipped weights were trained in phases that fitted each session's time (the model card's
 "How it was built"): phases 1-7 were three passes over one plan under budgets that bound, with
-the learning rate stepped down between them.  Here every budget is large enough never to bind,
-so each step trains its whole plan under the schedule made for it, and the rebuild is
-deterministic for its seeds on one machine (other hardware: within floating-point noise):
+the learning rate stepped down between them.  Here no step has a budget (``--max-minutes 0``), so
+each step trains its whole plan under the schedule made for it, whatever the machine's speed, and
+the rebuild is deterministic for its seeds on one machine (other hardware: within floating-point
+noise):
 
 1. ``passes``: three passes over the phase 1-7 plan in one schedule (14,379 steps);
 2. ``phase8``: from it, the first 3,160 of the 6,081 batches of the plan with the engine-shaped
@@ -20,10 +21,10 @@ deterministic for its seeds on one machine (other hardware: within floating-poin
 
 Steps 1-3 go to ``--work-dir`` (default: OUT.steps beside ``--out``).  Run again, the command
 skips a step whose model is written with its plan complete and resumes an interrupted one from
-its checkpoint, exactly where it stopped (random state included).  A step that stopped at its
-budget fails the rebuild: its schedule was fitted to the machine's speed, so delete that step's
-directories and rerun with a larger ``--max-minutes``.  A GPU is used when there is one
-(``train_verifier.py`` picks it).
+its checkpoint, exactly where it stopped (random state included).  A step directory whose model
+was trained under a budget that changed its schedule (``budget.refits`` or ``budget.stopped`` in
+its ``metrics.json``) fails the rebuild: that schedule was fitted to a machine's speed, so delete
+the step's directories and rerun.  A GPU is used when there is one (``train_verifier.py`` picks it).
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ def script(name: str, *args: object) -> list[str]:
     return [sys.executable, str(HERE / name), *map(str, args)]
 
 
-def recipe(out: Path, work: Path, data_dir: Path, minutes: float) -> list[Step]:
+def recipe(out: Path, work: Path, data_dir: Path) -> list[Step]:
     def train(name: str, *args: object) -> Step:
-        return Step(name, script("train_verifier.py", "--data-dir", data_dir, "--max-minutes", minutes,
+        return Step(name, script("train_verifier.py", "--data-dir", data_dir, "--max-minutes", 0,
                                  "--out", work / name, *args), trains=work / name)
 
     return [
@@ -73,15 +74,15 @@ def recipe(out: Path, work: Path, data_dir: Path, minutes: float) -> list[Step]:
 
 
 def trained(model: Path) -> bool:
-    """Whether a training step's model is written with its whole plan trained."""
+    """Whether a training step's model is written with its whole plan trained on its own schedule."""
     metrics = model / "metrics.json"
     if not (model / "MANIFEST.json").exists() or not metrics.exists():
         return False
-    stopped = json.loads(metrics.read_text()).get("budget", {}).get("stopped")
-    if stopped != "plan complete":
-        raise RebuildError(f"{model} stopped with its plan unfinished ({stopped}): its learning-rate schedule "
-                           f"was fitted to the machine's speed; delete {model} and {model}.work and rerun "
-                           "with a larger --max-minutes")
+    budget = json.loads(metrics.read_text()).get("budget", {})
+    if budget.get("stopped") != "plan complete" or budget.get("refits"):
+        raise RebuildError(f"{model} was trained under a budget that fitted its learning-rate schedule to the "
+                           f"machine's speed ({budget.get('stopped')}, refits {budget.get('refits')}); delete "
+                           f"{model} and {model}.work and rerun")
     return True
 
 
@@ -106,15 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="model directory to write (not the shipped one)")
     ap.add_argument("--work-dir", type=Path, default=None, help="the steps' models (default: OUT.steps)")
     ap.add_argument("--data-dir", type=Path, default=HERE.parent.parent / "shared" / "nli-train")
-    ap.add_argument("--max-minutes", type=float, default=1440.0,
-                    help="each training step's budget; it must not bind (default: a day)")
     ap.add_argument("--dry-run", action="store_true", help="print the commands and what is done, run nothing")
     args = ap.parse_args(argv)
     if args.out.resolve() == SHIPPED.resolve():
         ap.error("--out is the shipped model: rebuild elsewhere and compare first (the last step does)")
     work = args.work_dir or args.out.with_name(args.out.name + ".steps")
     try:
-        return run(actions(recipe(args.out, work, args.data_dir, args.max_minutes)), args.dry_run)
+        return run(actions(recipe(args.out, work, args.data_dir)), args.dry_run)
     except RebuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Train guardrail's embedded verifier: a small 3-way NLI cross-encoder.
 
-    python training/train_verifier.py --epochs 3 --max-minutes 900 --out /tmp/passes  # phases 1-7 in one run
+    python training/train_verifier.py --epochs 3 --max-minutes 0 --out /tmp/passes  # phases 1-7 in one run
     python training/rebuild_verifier.py --out /tmp/rebuilt  # every step of the shipped model, in order
     python training/train_verifier.py --max-minutes 5 --out /tmp/verifier   # a trial run elsewhere
 
@@ -32,8 +32,13 @@ never a silent fresh start.  A resumed run continues the same budget: the time b
 checkpoint counts, so resume with a larger ``--max-minutes`` to train on after a budget stop.
 ``--resume --export-only`` trains nothing: it validates and exports the checkpoint, within this
 command's own ``--max-minutes``.  After a few steps the run measures its own speed and fixes the
-number of steps that fit, so the learning rate schedule ends where the budget does.  A GPU is
-used when there is one.
+number of steps that fit, so the learning rate schedule ends where the budget does; it refits
+every 100 steps, and ``budget.refits`` in ``metrics.json`` lists each change (step, steps).  A run
+whose fitted schedule ends before its plan stopped at its budget, and says so.
+
+``--max-minutes 0`` sets no budget: the whole plan under the schedule made for it, never refitted,
+and a full validation, so the run depends on its seed alone, not on the machine's speed (what
+``rebuild_verifier.py`` runs).  A GPU is used when there is one.
 """
 
 from __future__ import annotations
@@ -211,7 +216,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                          "is never resumed into another model)")
     ap.add_argument("--max-minutes", type=float, default=60.0,
                     help="wall-clock budget of the whole command: data preparation, training, validation, export "
-                         "(a resumed run counts the time before its checkpoint)")
+                         "(a resumed run counts the time before its checkpoint); 0: no budget, the whole plan")
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=8e-5)
@@ -237,6 +242,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                     help="with --resume: stop at the checkpoint and export it (when a run must end early)")
     args = ap.parse_args(argv)
 
+    if args.max_minutes < 0:
+        ap.error("--max-minutes is minutes of wall clock, or 0 for no budget")
     if args.work_dir is None:
         args.work_dir = (REPO / "training" / "runs" / "verifier" if args.out is None
                          else args.out.with_name(args.out.name + ".work"))
@@ -281,11 +288,12 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
 
     step, total_steps, spent_before = 0, len(plan), 0.0
+    refits: list[list[int]] = []  # [step, steps] whenever a refit changed the schedule's length
     if args.resume:
         state = torch.load(ckpt_path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
-        step, total_steps = state["step"], state["total_steps"]
+        step, total_steps, refits = state["step"], state["total_steps"], state.get("refits", [])
         # Dropout draws from torch's generator: restored, a resumed run trains exactly as an
         # uninterrupted one would.  Older checkpoints lack it.
         if "rng" in state:
@@ -309,19 +317,26 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 
     def checkpoint() -> dict:
         return {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "total_steps": total_steps,
-                "spent": elapsed(), "rng": torch.get_rng_state(),
+                "refits": refits, "spent": elapsed(), "rng": torch.get_rng_state(),
                 **({"cuda_rng": torch.cuda.get_rng_state_all()} if device == "cuda" else {})}
 
     def lr_at(s: int) -> float:
         warm = max(1, int(0.04 * total_steps))
         return args.lr * (s / warm if s < warm else max(0.0, (total_steps - s) / max(1, total_steps - warm)))
 
-    budget = args.max_minutes * 60
+    limited = args.max_minutes > 0
+    budget = args.max_minutes * 60 if limited else math.inf
+    if not limited and total_steps != len(plan) and not args.export_only:
+        # A budgeted run resumed without a budget trains to the end of its plan.
+        refits.append([step, len(plan)])
+        total_steps = len(plan)
     checkpoint_s = CHECKPOINT_S
     margin = 2.0 + 0.01 * budget
 
     def validation_pairs(per_step: float) -> int:
         """How many validation pairs fit their share of the budget at this step speed."""
+        if not limited:
+            return len(validation)
         per_pair = per_step * EVAL_COST / args.batch_size
         fits = int(VALIDATION_SHARE * budget / per_pair) if per_pair > 0 else len(validation)
         return min(len(validation), max(MIN_VALIDATION, fits))
@@ -332,22 +347,22 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         return checkpoint_s + validation_pairs(per_step) * per_pair + EXPORT_S + margin
 
     prep_s = elapsed() - spent_before
-    print(f"ready to train after {prep_s:.0f}s (data, model); budget {budget:.0f}s, "
-          f"{max(0.0, budget - elapsed()):.0f}s left", file=sys.stderr)
+    print(f"ready to train after {prep_s:.0f}s (data, model); " + (
+        f"budget {budget:.0f}s, {max(0.0, budget - elapsed()):.0f}s left" if limited else "no budget"),
+        file=sys.stderr)
     train_start, first_step = time.monotonic(), step
     last_ckpt, saved_step = time.monotonic(), step if args.resume else -1
     window_start = (step, elapsed())
-    per_step = 0.0  # seconds per step in this command, once one has run
     stopped = "export-only" if args.export_only else "plan complete"
     bar = tqdm(total=total_steps, initial=step, desc="train", unit="batch", file=sys.stderr)
     while step < total_steps:
         # Every step: stop while what is left still covers the end of the run.
-        if step > first_step:
+        if limited and step > first_step:
             per_step = (time.monotonic() - train_start) / (step - first_step)
             if elapsed() + per_step + reserve(per_step) > budget:
                 stopped = "budget"
                 break
-        elif elapsed() >= budget:
+        elif limited and elapsed() >= budget:
             stopped = "budget"
             print(f"warning: the {args.max_minutes} minute budget was spent before training started "
                   f"({elapsed():.0f}s); no steps trained", file=sys.stderr)
@@ -365,14 +380,16 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         step += 1
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr_at(step):.1e}")
-        if step % 100 == 0 or step == 40:
+        if limited and (step % 100 == 0 or step == 40):
             # Re-fit the step count to the time left, so the schedule decays to zero when the
             # budget ends even if the machine gets busier or quieter mid-run.
             now = elapsed()
             window_step = (now - window_start[1]) / max(1, step - window_start[0])
             fits = step + int(max(0.0, budget - reserve(window_step) - now) / window_step)
-            total_steps = max(step + 1, min(len(plan), fits))
-            bar.total = total_steps
+            fitted = max(step + 1, min(len(plan), fits))
+            if fitted != total_steps:
+                refits.append([step, fitted])
+                total_steps = bar.total = fitted
             window_start = (step, now)
         if time.monotonic() - last_ckpt > args.checkpoint_minutes * 60:
             t = time.monotonic()
@@ -380,6 +397,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             last_ckpt = time.monotonic()
             checkpoint_s, saved_step = last_ckpt - t, step
     bar.close()
+    if stopped == "plan complete" and step < len(plan):
+        stopped = "budget"  # the schedule fitted to the budget ended before the plan did
     train_s = time.monotonic() - train_start
     if saved_step != step:  # every stop leaves a checkpoint for --resume
         t = time.monotonic()
@@ -408,7 +427,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                                    **({"note": f"a seeded random subset, capped to fit --max-minutes "
                                                f"{args.max_minutes}; not comparable to a full validation"}
                                       if capped else {})},
-                    "budget": {"max_minutes": args.max_minutes, "stopped": stopped,
+                    "budget": {"max_minutes": args.max_minutes, "stopped": stopped, "refits": refits,
                                "spent_before_resume_s": round(spent_before, 1), "prep_s": round(prep_s, 1),
                                "train_s": round(train_s, 1), "checkpoint_s": round(checkpoint_s, 1),
                                "validation_s": round(validation_s, 1)},

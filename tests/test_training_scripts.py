@@ -249,12 +249,16 @@ def test_rebuild_skips_finished_steps_resumes_interrupted_ones_and_refuses_budge
     out, work = tmp_path / "rebuilt", tmp_path / "rebuilt.steps"
     done_step(work / "passes")
     (work / "phase8.work").mkdir(parents=True)
-    (work / "phase8.work" / "checkpoint.pt").write_bytes(b"")
+    torch.save({"step": 1200, "total_steps": 3160, "model": {}}, work / "phase8.work" / "checkpoint.pt")
+    (work / "phase9.work").mkdir(parents=True)
+    (work / "phase9.work" / "checkpoint.pt").write_bytes(b"")  # the step itself will say what is wrong
     assert rebuild.main(["--out", str(out), "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split("]")[0] for line in lines] == [
-        "[passes: done", "[phase8: resume", "[phase9: run", "[mean: run", "[calibrate: run", "[validate: run"]
-    assert lines[1].endswith("--resume") and "--resume" not in lines[2]
+    assert [line.split("]")[0].split(" (")[0] for line in lines] == [
+        "[passes: done", "[phase8: resume at step 1,200 of 3,160", "[phase9: resume", "[mean: run",
+        "[calibrate: run", "[validate: run"]
+    assert f"({work / 'phase9.work' / 'checkpoint.pt'} unreadable: " in lines[2]
+    assert lines[1].endswith("--resume") and lines[2].endswith("--resume")
     assert not out.exists()  # a dry run writes nothing
     # a step whose budget fitted its schedule to the machine is never built on, finished or not
     for stopped, refits in (("budget", []), ("plan complete", [[100, 2723], [200, 2921]])):

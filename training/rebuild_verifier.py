@@ -1,6 +1,6 @@
 """Rebuild the shipped verifier from its sources in one command, and score it beside the shipped one.
 
-    python training/rebuild_verifier.py --out /tmp/rebuilt             # about 8 hours on 2 CPU cores
+    python training/rebuild_verifier.py --out /tmp/rebuilt             # about 12 hours on 2 CPU cores
     python training/rebuild_verifier.py --out /tmp/rebuilt --dry-run   # the commands it would run
 
 The shipped weights were trained in phases that fitted each session's time (the model card's
@@ -21,7 +21,8 @@ noise):
 
 Steps 1-3 go to ``--work-dir`` (default: OUT.steps beside ``--out``).  Run again, the command
 skips a step whose model is written with its plan complete and resumes an interrupted one from
-its checkpoint, exactly where it stopped (random state included).  A step directory whose model
+its checkpoint, exactly where it stopped (random state included; the log and ``--dry-run`` say at
+which step).  A step directory whose model
 was trained under a budget that changed its schedule (``budget.refits`` or ``budget.stopped`` in
 its ``metrics.json``) fails the rebuild: that schedule was fitted to a machine's speed, so delete
 the step's directories and rerun.  A GPU is used when there is one (``train_verifier.py`` picks it).
@@ -36,6 +37,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
 
 HERE = Path(__file__).resolve().parent
 SHIPPED = HERE.parent / "guardrail" / "models" / "verifier"
@@ -86,16 +89,25 @@ def trained(model: Path) -> bool:
     return True
 
 
+def resume_from(checkpoint: Path) -> str:
+    """Where a resumed step goes on from, for the log (the step itself reads the checkpoint)."""
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+        return f"resume at step {state['step']:,} of {state['total_steps']:,}"
+    except Exception as exc:  # a damaged checkpoint fails in the step, with the step's own error
+        return f"resume ({checkpoint} unreadable: {type(exc).__name__})"
+
+
 def actions(steps: list[Step]) -> list[tuple[Step, str]]:
-    """Each step with what the run does with it: "run", "resume" or "done"."""
+    """Each step with what the run does with it: "run", "resume ..." or "done"."""
     out = []
     for step in steps:
         if step.trains is None:
             out.append((step, "run"))
         elif trained(step.trains):
             out.append((step, "done"))
-        elif (step.trains.with_name(step.trains.name + ".work") / "checkpoint.pt").exists():
-            out.append((Step(step.name, [*step.command, "--resume"], step.trains), "resume"))
+        elif (checkpoint := step.trains.with_name(step.trains.name + ".work") / "checkpoint.pt").exists():
+            out.append((Step(step.name, [*step.command, "--resume"], step.trains), resume_from(checkpoint)))
         else:
             out.append((step, "run"))
     return out

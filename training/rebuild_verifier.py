@@ -1,6 +1,6 @@
 """Rebuild the shipped verifier from its sources in one command, and score it beside the shipped one.
 
-    python training/rebuild_verifier.py --out /tmp/rebuilt             # about 12 hours on 2 CPU cores
+    python training/rebuild_verifier.py --out /tmp/rebuilt             # about 14 hours on 2 CPU cores
     python training/rebuild_verifier.py --out /tmp/rebuilt --dry-run   # the commands it would run
 
 The shipped weights were trained in phases that fitted each session's time (the model card's

@@ -283,12 +283,17 @@ def test_rebuild_stops_at_a_failed_step(tmp_path, capsys) -> None:
         rebuild.run([(silent, "run")], dry_run=False)
 
 
-def test_a_resumed_run_trains_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch) -> None:
+def tiny_nli_data(data_dir: Path) -> None:
+    """48 labelled pairs as train and validation split: a real training run in seconds."""
     rows = [{"premise": f"Item {i} was made in {1900 + i} in Oslo.", "hypothesis": f"Item {i} was made in {1900 + i}.",
              "label": "entailment", "source": "vitaminc", "id": str(i)} for i in range(24)]
     rows += [{**r, "hypothesis": r["hypothesis"].replace("made", "not made"), "label": "contradiction"} for r in rows]
     for name in ("train.jsonl", "validation.jsonl"):
-        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (data_dir / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_a_resumed_run_trains_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch) -> None:
+    tiny_nli_data(tmp_path)
 
     def train(out: str, *extra: str) -> None:
         train_verifier.main(["--data-dir", str(tmp_path), "--out", str(tmp_path / out), "--epochs", "2",
@@ -316,11 +321,7 @@ def test_a_budget_fitted_schedule_that_ends_early_is_a_budget_stop_and_no_budget
         tmp_path, monkeypatch) -> None:
     """A machine busy for the first 40 steps (100 s each on a fake clock), then quiet: the refit at
     step 40 fits the schedule to the budget, and the run ends there, before its plan."""
-    rows = [{"premise": f"Item {i} was made in {1900 + i}.", "hypothesis": f"Item {i} was made in {1900 + i}.",
-             "label": "entailment", "source": "vitaminc", "id": str(i)} for i in range(24)]
-    rows += [{**r, "hypothesis": r["hypothesis"].replace("made", "not made"), "label": "contradiction"} for r in rows]
-    for name in ("train.jsonl", "validation.jsonl"):
-        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tiny_nli_data(tmp_path)
     clock, real_encode = {"offset": 0.0, "steps": 0}, train_verifier.encode
 
     def busy_then_quiet(*args: object, **kwargs: object) -> object:

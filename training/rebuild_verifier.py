@@ -22,10 +22,10 @@ noise):
 Steps 1-3 go to ``--work-dir`` (default: OUT.steps beside ``--out``).  Run again, the command
 skips a step whose model is written with its plan complete and resumes an interrupted one from
 its checkpoint, exactly where it stopped (random state included; the log and ``--dry-run`` say at
-which step).  A step directory whose model
-was trained under a budget that changed its schedule (``budget.refits`` or ``budget.stopped`` in
-its ``metrics.json``) fails the rebuild: that schedule was fitted to a machine's speed, so delete
-the step's directories and rerun.  A GPU is used when there is one (``train_verifier.py`` picks it).
+which step).  A step directory whose model was trained under a budget that changed its schedule
+(``budget.refits`` or ``budget.stopped`` in its ``metrics.json``) fails the rebuild: that schedule
+was fitted to a machine's speed, so delete the step's directories and rerun.  A GPU is used when
+there is one (``train_verifier.py`` picks it).
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
 
 HERE = Path(__file__).resolve().parent
 SHIPPED = HERE.parent / "guardrail" / "models" / "verifier"
@@ -91,6 +89,8 @@ def trained(model: Path) -> bool:
 
 def resume_from(checkpoint: Path) -> str:
     """Where a resumed step goes on from, for the log (the step itself reads the checkpoint)."""
+    import torch  # here, not at import: only a step with a checkpoint needs it
+
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
         return f"resume at step {state['step']:,} of {state['total_steps']:,}"

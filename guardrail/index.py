@@ -17,24 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from guardrail.documents import SUPPORTED_EXTENSIONS, check_chunking, chunk_text, read_document
 from guardrail.embeddings import DEFAULT_EMBEDDING_MODEL, EmbeddingModel, load_embedder
 from guardrail.exceptions import ConfigError, EvidenceError, InputError
 from guardrail.report import Passage
 
-__all__ = ["SUPPORTED_EXTENSIONS", "Document", "EvidenceIndex", "chunk_text", "read_document"]
+__all__ = ["EvidenceIndex"]
 
 log = logging.getLogger(__name__)
 
@@ -45,184 +43,6 @@ MANIFEST, FAISS_FILE, CHUNKS_FILE = "manifest.json", "index.faiss", "chunks.json
 _RESERVED = ("doc_id", "chunk", "start", "end")
 
 Progress = Callable[[int, int], None]
-
-#: File types ``add_files`` / ``add_folder`` read (pdf needs ``pip install 'guardrail[pdf]'``).
-SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
-MAX_FILE_BYTES = 50_000_000  # one file; a bigger one is more likely a mistake than evidence
-
-# Where a chunk may end: after a sentence's final punctuation (and closing quotes/brackets)
-# when whitespace follows, or at a paragraph break.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)|(?=\n[ \t]*\n)")
-_SPACE = re.compile(r"\s")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
-
-
-@dataclass
-class Document:
-    """A file's text as indexed; chunk offsets point into ``text``."""
-
-    text: str
-    title: str | None = None
-    url: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    page_starts: list[int] | None = None  # PDFs: offset of each page in ``text``
-
-
-def chunk_text(text: str, chunk_chars: int = 800, overlap_chars: int = 150) -> list[tuple[int, int]]:
-    """Cut ``text`` into ``(start, end)`` spans of at most ``chunk_chars`` characters.
-
-    Spans end at a sentence end or paragraph break in their second half when there is one,
-    else at whitespace, and the next span starts up to ``overlap_chars`` earlier, at a sentence
-    or word start, so a fact cut by one boundary is whole in a neighbour.  Spans carry no
-    leading or trailing whitespace; ``text[start:end]`` is the chunk.
-    """
-    spans: list[tuple[int, int]] = []
-    n = len(text)
-    start = _skip_space(text, 0)
-    while start < n:
-        end = min(start + chunk_chars, n)
-        if end < n:
-            end = _cut(text, start + chunk_chars // 2, end)
-        s, e = start, end
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            spans.append((s, e))
-        if end >= n:
-            break
-        nxt = _overlap_start(text, end - overlap_chars, end) if overlap_chars else end
-        start = _skip_space(text, max(nxt, start + 1))
-    return spans
-
-
-def _skip_space(text: str, i: int) -> int:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    return i
-
-
-def _cut(text: str, lo: int, end: int) -> int:
-    """The best end for a chunk in ``[lo, end]``: the last sentence end, else the last space."""
-    # endpos end+1 lets the lookahead see whether text[end] is whitespace.
-    best = max((m.end() for m in _SENTENCE_END.finditer(text, lo, end + 1) if m.end() <= end), default=-1)
-    if best > lo:
-        return best
-    space = max((m.start() for m in _SPACE.finditer(text, lo, end + 1)), default=-1)
-    return space if space > lo else end
-
-
-def _overlap_start(text: str, lo: int, end: int) -> int:
-    """Where the next chunk starts: the first sentence start in ``[lo, end)``, else a word start."""
-    for m in _SENTENCE_END.finditer(text, lo, end):
-        if m.end() > lo:
-            return m.end()
-    space = _SPACE.search(text, lo, end)
-    return space.start() if space else lo
-
-
-def read_document(path: str | os.PathLike[str]) -> Document:
-    """Read a txt, md, html or pdf file for indexing; ``InputError`` says why one cannot be."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in SUPPORTED_EXTENSIONS:
-        raise InputError(f"cannot index {path}: unsupported file type {ext or '(none)'!r}; "
-                         f"supported: {', '.join(SUPPORTED_EXTENSIONS)}")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"cannot index {path}: {size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    meta: dict[str, Any] = {"source": str(path.resolve()), "type": ext.lstrip(".")}
-    if ext == ".pdf":
-        return _read_pdf(path, data, meta)
-    if b"\x00" in data[:8192]:
-        raise InputError(f"cannot index {path}: it looks binary, not {ext.lstrip('.')} text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"cannot index {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if ext in (".html", ".htm"):
-        return _read_html(path, text, meta)
-    return Document(text, _first_title(text) or path.stem, None, meta)
-
-
-def _first_title(text: str) -> str | None:
-    """A markdown heading or a short first line that reads like a title."""
-    for line in text.splitlines()[:5]:
-        if not line.strip():
-            continue
-        m = _HEADING.match(line)
-        if m:
-            return m.group(1)
-        line = line.strip()
-        return line if len(line) <= 80 and line[-1] not in ".!?:;," else None
-    return None
-
-
-def _read_html(path: Path, html: str, meta: dict[str, Any]) -> Document:
-    try:
-        import trafilatura
-    except ImportError:
-        raise InputError(f"cannot index {path}: HTML needs trafilatura: "
-                         "pip install 'guardrail[web]'") from None
-    text = trafilatura.extract(html, output_format="txt", include_comments=False, include_tables=True,
-                               favor_recall=True) or _html_text(html)
-    info = trafilatura.extract_metadata(html)
-    title = (info.title if info is not None else None) or path.stem
-    url = info.url if info is not None and (info.url or "").startswith(("http://", "https://")) else None
-    return Document(text, title, url, meta)
-
-
-def _html_text(html: str) -> str:
-    """Visible text of a page trafilatura found no main content in (very short pages)."""
-    from html.parser import HTMLParser
-
-    parts: list[str] = []
-    skip = 0
-
-    class _Text(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: Any) -> None:
-            nonlocal skip
-            skip += tag in ("script", "style", "head")
-
-        def handle_endtag(self, tag: str) -> None:
-            nonlocal skip
-            skip -= tag in ("script", "style", "head") and skip > 0
-            if tag in ("p", "div", "li", "br", "h1", "h2", "h3", "h4", "tr", "section"):
-                parts.append("\n")
-
-        def handle_data(self, data: str) -> None:
-            if not skip:
-                parts.append(data)
-
-    _Text().feed(html)
-    return re.sub(r"\n\s*\n+", "\n\n", "".join(parts)).strip()
-
-
-def _read_pdf(path: Path, data: bytes, meta: dict[str, Any]) -> Document:
-    try:
-        from pypdf import PdfReader
-    except ImportError:
-        raise InputError(f"cannot index {path}: PDF support needs pypdf: "
-                         "pip install 'guardrail[pdf]'") from None
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise InputError(f"cannot index {path}: the PDF is encrypted")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
-        title = (info.title if info is not None else None) or path.stem
-    except InputError:
-        raise
-    except Exception as exc:  # pypdf raises many types on damaged files
-        raise InputError(f"cannot index {path}: unreadable PDF ({type(exc).__name__}: {exc})") from None
-    starts, pos = [], 0
-    for page in pages:
-        starts.append(pos)
-        pos += len(page) + 2
-    return Document("\n\n".join(pages), str(title), None, meta, starts)
 
 
 class EvidenceIndex:
@@ -236,11 +56,7 @@ class EvidenceIndex:
 
     def __init__(self, embedding_model: str | None = None, chunk_chars: int = 800, overlap_chars: int = 150,
                  *, embedder: EmbeddingModel | None = None, device: str = "cpu") -> None:
-        if chunk_chars < 50:
-            raise ConfigError(f"chunk_chars must be at least 50, got {chunk_chars}")
-        if not 0 <= overlap_chars < chunk_chars // 2:
-            raise ConfigError(f"overlap_chars must be in [0, chunk_chars/2), got {overlap_chars} "
-                              f"with chunk_chars={chunk_chars}")
+        check_chunking(chunk_chars, overlap_chars, "chunk_chars", "overlap_chars")
         self.embedding_model = embedder.name if embedder is not None else embedding_model
         self.chunk_chars = chunk_chars
         self.overlap_chars = overlap_chars
@@ -575,14 +391,14 @@ class EvidenceIndex:
                        replace: bool, progress: Progress | None) -> None:
         records: list[tuple[str, dict[str, Any]]] = []
         for doc_id, text, meta, page_starts in docs:
-            spans = chunk_text(text, self.chunk_chars, self.overlap_chars)
+            chunks = chunk_text(text, self.chunk_chars, self.overlap_chars)
             title, url = meta.pop("title", None), meta.pop("url", None)
-            for n, (start, end) in enumerate(spans):
-                chunk_meta = {**meta, "doc_id": doc_id, "chunk": n, "start": start, "end": end}
+            for n, c in enumerate(chunks):
+                chunk_meta = {**meta, "doc_id": doc_id, "chunk": n, "start": c.start, "end": c.end}
                 if page_starts:
-                    chunk_meta["page"] = int(np.searchsorted(page_starts, start, side="right"))
-                records.append((doc_id, {"id": doc_id if len(spans) == 1 else f"{doc_id}#{n}",
-                                         "text": text[start:end], "title": title, "url": url,
+                    chunk_meta["page"] = int(np.searchsorted(page_starts, c.start, side="right"))
+                records.append((doc_id, {"id": doc_id if len(chunks) == 1 else f"{doc_id}#{n}",
+                                         "text": c.text, "title": title, "url": url,
                                          "metadata": chunk_meta}))
         if not records and not replace:
             return

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import json
-import random
 import re
 import sys
 import time
@@ -16,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from guardrail.documents import read_document
 from guardrail.embeddings import Embedder, load_embedder
 from guardrail.exceptions import ConfigError, EvidenceError, InputError
-from guardrail.index import EvidenceIndex, chunk_text, read_document
+from guardrail.index import EvidenceIndex
 from guardrail.protocols import Retriever
 
 DOCS = Path(__file__).resolve().parents[1] / "examples" / "docs"
@@ -225,37 +224,6 @@ def test_bad_settings() -> None:
         EvidenceIndex(chunk_chars=200, overlap_chars=100)
 
 
-# -- chunking ------------------------------------------------------------------------------------
-
-def test_chunks_end_at_sentences_and_overlap() -> None:
-    text = " ".join(f"This is sentence {i} of the test." for i in range(30))
-    spans = chunk_text(text, 200, 60)
-    assert len(spans) > 4
-    for (s, e), (s2, _) in itertools.pairwise(spans):
-        assert text[e - 1] == "." and e - s <= 200
-        assert s2 < e and text[s2:s2 + 4] == "This"  # overlaps, and starts at a sentence
-    assert chunk_text("short text", 800, 150) == [(0, 10)]
-    assert chunk_text("  \n ", 800, 150) == []
-    assert chunk_text("  padded.  ", 800, 150) == [(2, 9)]
-
-
-def test_chunking_invariants_on_random_text() -> None:
-    rng = random.Random(7)
-    words = ["alpha", "beta.", "gamma,", "delta!", "\n\n", "epsilon?", "x" * 150, "»quoted.«"]
-    for _ in range(200):
-        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 300)))
-        size = rng.randint(50, 900)
-        overlap = rng.randint(0, size // 2 - 1)
-        spans = chunk_text(text, size, overlap)
-        covered: set[int] = set()
-        for i, (s, e) in enumerate(spans):
-            assert 0 <= s < e <= len(text) and e - s <= size
-            assert not text[s].isspace() and not text[e - 1].isspace()
-            assert i == 0 or s > spans[i - 1][0]
-            covered.update(range(s, e))
-        assert {i for i, c in enumerate(text) if not c.isspace()} <= covered
-
-
 # -- files and folders ---------------------------------------------------------------------------
 
 def _pdf(pages: list[str]) -> bytes:
@@ -363,14 +331,6 @@ def test_on_skip_leaves_unreadable_files_out_and_says_why(tmp_path: Path) -> Non
     assert ids == ["a.md"] and index.num_documents == 1
     assert [name for name, _ in skipped] == ["bin.txt", "latin1.md"] and "looks binary" in skipped[0][1]
     assert index.add_files([tmp_path / "bin.txt"], on_skip=lambda path, err: None) == []
-
-
-def test_tiny_html_falls_back_to_visible_text(tmp_path: Path) -> None:
-    page = tmp_path / "tiny.html"
-    page.write_text("<html><head><title>T</title><script>var x;</script></head>"
-                    "<body><p>Hi.</p></body></html>", encoding="utf-8")
-    doc = read_document(page)
-    assert "Hi." in doc.text and "var x" not in doc.text
 
 
 # -- damaged index directories -------------------------------------------------------------------

@@ -7,10 +7,11 @@
 See the README section "Web search as evidence" for providers, API keys and the safety defaults.
 """
 
+from guardrail.documents import Chunk, chunk_text, extract_html
 from guardrail.web.cache import WebCache, cache_key
 from guardrail.web.fetch import PageFetcher
 from guardrail.web.http import Deadline, HttpConfig, HttpResult, HttpSession, parse_retry_after
-from guardrail.web.page import Chunk, Page, chunk_text, decode_body, extract_html
+from guardrail.web.page import Page, decode_body
 from guardrail.web.providers import (
     PROVIDERS,
     Brave,

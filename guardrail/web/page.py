@@ -1,21 +1,19 @@
-"""What a fetched page holds: decoded, its main text extracted, cut into evidence chunks.
+"""What a fetched page holds: its body decoded and its main text, or a refusal.
 
-Main-text extraction uses trafilatura (chosen by measurement: see "Why trafilatura" under
-"Web search as evidence" in the README): it drops navigation, footers and cookie banners that
-would otherwise become "evidence".  Chunks keep their character offsets into the extracted
-text, so a citation can say where on the page the supporting sentence is.  Bodies that are
+Main-text extraction is ``guardrail.documents.extract_html`` (trafilatura, chosen by
+measurement: see "Why trafilatura" under "Web search as evidence" in the README): it drops
+navigation, footers and cookie banners that would otherwise become "evidence".  Bodies that are
 not text (PDFs, images, binary served as ``text/html``) are refused.
 """
 
 from __future__ import annotations
 
 import codecs
-import itertools
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from guardrail.exceptions import ConfigError, WebError
+from guardrail.documents import extract_html, tidy_text
+from guardrail.exceptions import WebError
 from guardrail.web.http import HttpResult
 
 # Extraction costs about a second per megabyte of HTML on a small CPU and cannot be interrupted,
@@ -26,7 +24,6 @@ _TEXT_TYPES = ("text/plain",)
 # <meta charset=...> or <meta http-equiv=Content-Type content="...; charset=...">, per the
 # HTML spec's prescan, which only looks at the first 1024 bytes.
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
-_DOCUMENT = re.compile(r"<(html|body|head)[\s>]", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # Servers label downloads text/html often enough (misconfigured CDNs, "download.php" scripts)
 # that the header alone cannot be trusted: extracting a PDF or a ZIP "as HTML" yields glyph soup
@@ -60,15 +57,6 @@ class Page:
     text: str
     content_type: str
     truncated: bool = False  # the body was cut at the byte cap
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """``page.text[start:end] == text``."""
-
-    text: str
-    start: int
-    end: int
 
 
 # -- decoding -----------------------------------------------------------------------------------
@@ -122,43 +110,6 @@ def decode_body(body: bytes, content_type: str = "") -> str:
 
 
 # -- extraction ---------------------------------------------------------------------------------
-def require_extractor() -> Any:
-    try:
-        import trafilatura
-    except ImportError as exc:
-        raise ConfigError("web page extraction needs trafilatura: pip install 'guardrail[web]' "
-                          f"({exc})") from exc
-    return trafilatura
-
-
-def extract_html(html: str, url: str | None = None) -> tuple[str | None, str]:
-    """``(title, main text)`` of an HTML document; paragraphs are separated by newlines."""
-    trafilatura = require_extractor()
-    if not _DOCUMENT.search(html[:4096]):
-        # A bare fragment ("<p>...</p>") parses to an empty tree in trafilatura; give it a body.
-        html = f"<html><body>{html}</body></html>"
-    # fast=True skips trafilatura's fallback extractors: same scores on our measurement, less CPU.
-    doc = trafilatura.bare_extraction(html, url=url, fast=True, with_metadata=True, include_comments=False,
-                                      include_tables=True, include_images=False, include_links=False,
-                                      favor_precision=False)
-    if isinstance(doc, dict):  # trafilatura before 2.0
-        title, text = doc.get("title"), doc.get("text")
-    else:
-        title, text = getattr(doc, "title", None), getattr(doc, "text", None)
-    if not text:
-        # Pages too small or too odd for the main-content heuristics: take all visible text.
-        text = trafilatura.html2txt(html) or ""
-    if not title:
-        meta = trafilatura.extract_metadata(html)
-        title = getattr(meta, "title", None) if meta is not None else None
-    return (title.strip() or None) if title else None, _tidy(text)
-
-
-def _tidy(text: str) -> str:
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
 def _wide(body: bytes, content_type: str) -> bool:
     """UTF-16/32 text, where NUL bytes are half of every ASCII character rather than a sign of binary."""
     if body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
@@ -201,55 +152,6 @@ def page_from_response(result: HttpResult) -> Page:
     if kind is not None:
         raise WebError(f"{result.url}: unsupported content: {kind} served as {ctype!r}")
     if ctype in _TEXT_TYPES:
-        return Page(result.url, None, _tidy(text), ctype, result.truncated)
+        return Page(result.url, None, tidy_text(text), ctype, result.truncated)
     title, body = extract_html(text, result.url)
     return Page(result.url, title, body, ctype, result.truncated)
-
-
-# -- chunking -----------------------------------------------------------------------------------
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
-
-
-def _units(text: str, limit: int) -> list[tuple[int, int]]:
-    """Spans of paragraphs, split into sentences or words where a paragraph exceeds ``limit``."""
-    spans: list[tuple[int, int]] = []
-    for para in re.finditer(r"[^\n]+", text):
-        start, end = para.span()
-        if end - start <= limit:
-            spans.append((start, end))
-            continue
-        cuts = [start] + [m.end() for m in _SENTENCE_END.finditer(text, start, end)] + [end]
-        for a, b in itertools.pairwise(cuts):
-            while b - a > limit:  # one enormous "sentence": cut at the last space that fits
-                space = text.rfind(" ", a, a + limit)
-                cut = space if space > a else a + limit
-                spans.append((a, cut))
-                a = cut
-            if b > a:
-                spans.append((a, b))
-    return spans
-
-
-def chunk_text(text: str, size: int = 1500, overlap: int = 200) -> list[Chunk]:
-    """Greedy chunks of whole paragraphs/sentences up to ``size`` characters.
-
-    Consecutive chunks share their boundary unit when it is at most ``overlap`` characters,
-    so a claim supported by a sentence at a chunk edge still finds it in one piece.
-    """
-    units = _units(text, size)
-    chunks: list[Chunk] = []
-    i = 0
-    while i < len(units):
-        start, end = units[i]
-        j = i + 1
-        while j < len(units) and units[j][1] - start <= size:
-            end = units[j][1]
-            j += 1
-        chunk = text[start:end].strip()
-        offset = start + (len(text[start:end]) - len(text[start:end].lstrip()))
-        chunks.append(Chunk(chunk, offset, offset + len(chunk)))
-        if j >= len(units):
-            break
-        last = units[j - 1]
-        i = j - 1 if j - 1 > i and last[1] - last[0] <= overlap else j
-    return chunks

@@ -29,12 +29,13 @@ from typing import Any
 
 import httpx
 
+from guardrail.documents import check_chunking, chunk_text, require_extractor
 from guardrail.exceptions import ConfigError, WebError
 from guardrail.report import Passage
 from guardrail.web.cache import DEFAULT_TTL, WebCache, cache_key
 from guardrail.web.fetch import PageFetcher
 from guardrail.web.http import Deadline, HttpConfig, HttpSession
-from guardrail.web.page import PAGE_MAX_BYTES, Page, chunk_text, require_extractor
+from guardrail.web.page import PAGE_MAX_BYTES, Page
 from guardrail.web.providers import SearchHit, SearchProvider, make_provider
 from guardrail.web.query import STOPWORDS, ClaimQueries, QueryPlanner, SafeQueryPlanner, SearchStep
 from guardrail.web.safety import SCHEMES, HostPolicy, Resolver
@@ -65,6 +66,9 @@ class WebConfig:
     page_timeout: float | None = None
     page_max_bytes: int = PAGE_MAX_BYTES
     snippets: bool = True  # use the engine's snippet when a page cannot be used
+
+    def __post_init__(self) -> None:
+        check_chunking(self.chunk_chars, self.chunk_overlap, "chunk_chars", "chunk_overlap")
 
 
 _WORD = re.compile(r"\w+")

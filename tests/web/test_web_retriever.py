@@ -276,6 +276,14 @@ def test_from_options_refuses_limits_it_would_ignore(tmp_path: Path, option: dic
         WebRetriever.from_options("searxng", "http://127.0.0.1:8888", cache_dir=tmp_path, **option)  # type: ignore[arg-type]
 
 
+def test_chunk_settings_are_checked_when_the_config_is_made() -> None:
+    # Unchecked, an overlap of half a chunk or more let chunks advance a character at a time.
+    with pytest.raises(ConfigError, match=r"chunk_overlap must be in \[0, chunk_chars/2\), got 800"):
+        WebConfig(chunk_overlap=800)
+    with pytest.raises(ConfigError, match="chunk_chars must be at least 50, got 0"):
+        WebConfig(chunk_chars=0)
+
+
 @pytest.mark.parametrize(("url", "message"), [
     ("notaurl", "--web-url must be an http:// or https:// URL with a host (e.g. http://127.0.0.1:8888), "
                 "got 'notaurl'"),

@@ -109,6 +109,38 @@ def test_validate_verifier_scores_the_three_validation_sets(tmp_path, capsys) ->
         assert 0.0 <= scored["accuracy_3way"] <= 1.0 and 0.0 <= scored["bacc_entailed_vs_not"] <= 1.0
 
 
+def test_validate_compare_judges_the_second_model_against_the_first(tmp_path, capsys) -> None:
+    validate = load(ROOT / "training" / "validate_verifier.py")
+    shipped = ROOT / "guardrail" / "models" / "verifier"
+    rows = [{"premise": "Ada Lovelace: Ada Lovelace was born in London in 1815.", "label": "entailment",
+             "hypothesis": "Ada Lovelace was born in 1815.", "source": "vitaminc", "id": "1"},
+            {"premise": "Ada Lovelace: She wrote the first published algorithm in 1843.", "label": "contradiction",
+             "hypothesis": "Ada Lovelace wrote nothing.", "source": "vitaminc", "id": "3"}]
+    (tmp_path / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # the same weights are within noise of themselves
+    assert validate.main([str(shipped), str(shipped), "--data-dir", str(tmp_path), "--compare"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["calibration"]["main"] == json.loads((shipped / "calibration.json").read_text())["bacc_on_fit_data"]
+    assert lines[2] == {"within_noise": True, "beyond": []}
+    # a calibration fit 0.006 lower is beyond the 0.005 allowed, both ways; 0.005 is within
+    ref = {part: dict(lines[0][part]) for part in ("validation", "shaped_validation", "calibration")}
+    main = ref["calibration"]["main"]
+    for delta in (0.005, -0.005, 0.006, -0.006):
+        moved = {**ref, "calibration": {**ref["calibration"], "main": main + delta}}
+        beyond = [f"calibration.main: {main:.4f} -> {main + delta:.4f} (tolerance 0.005)"] if abs(delta) > 0.005 else []
+        assert validate.beyond_noise(ref, moved) == beyond
+    # a model without a calibration cannot be judged on it
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert validate.calibration_fits(bare) == {"main": None, "short_answer": None}
+    assert validate.beyond_noise(ref, {**ref, "calibration": validate.calibration_fits(bare)}) == [
+        f"calibration.main: {main} -> None (missing)",
+        f"calibration.short_answer: {ref['calibration']['short_answer']} -> None (missing)"]
+    with pytest.raises(SystemExit) as exc:
+        validate.main([str(shipped), "--compare"])
+    assert exc.value.code == 2 and "exactly two models" in capsys.readouterr().err
+
+
 class FakeClassifier:
     """Says "entailment" to everything."""
 
@@ -281,6 +313,13 @@ def test_rebuild_stops_at_a_failed_step(tmp_path, capsys) -> None:
     assert capsys.readouterr().out.count("[ok: run]") == 1  # nothing after the failure
     with pytest.raises(rebuild.RebuildError, match="wrote no model"):
         rebuild.run([(silent, "run")], dry_run=False)
+    # the last step judges the rebuilt model; a verdict against it says so, not "fix the cause"
+    validate = rebuild.recipe(tmp_path / "out", tmp_path / "w", tmp_path / "data")[-1]
+    assert validate.command[2:4] == [str(ROOT / "guardrail" / "models" / "verifier"), str(tmp_path / "out")]
+    assert validate.command[-1] == "--compare"
+    judged = rebuild.Step("validate", [sys.executable, "-c", "raise SystemExit(1)"], failure=validate.failure)
+    with pytest.raises(rebuild.RebuildError, match=r"step validate says .*out is not within noise of the shipped"):
+        rebuild.run([(judged, "run")], dry_run=False)
 
 
 def tiny_nli_data(data_dir: Path) -> None:

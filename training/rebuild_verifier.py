@@ -17,7 +17,9 @@ noise):
 4. the mean of phases 8 and 9 written to ``--out`` (``average_weights.py``);
 5. ``calibration.json`` fitted for it (``calibrate_verifier.py``);
 6. ``--out`` and the shipped model scored on the validation sets that decided every phase
-   (``validate_verifier.py``; one JSON line each).
+   (``validate_verifier.py --compare``; one JSON line each), and judged: every figure within the
+   tolerances fixed before any rebuild was compared (``validate_verifier.TOLERANCE``), or the
+   rebuild fails (exit status 2, as for any failed step) after saying which figures are not.
 
 Steps 1-3 go to ``--work-dir`` (default: OUT.steps beside ``--out``).  Run again, the command
 skips a step whose model is written with its plan complete and resumes an interrupted one from
@@ -35,7 +37,7 @@ import json
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +49,7 @@ class Step:
     name: str
     command: list[str]
     trains: Path | None = None  # the model directory a training step writes
+    failure: str = "failed; fix the cause and rerun (finished steps are kept)"
 
 
 class RebuildError(Exception):
@@ -70,7 +73,8 @@ def recipe(out: Path, work: Path, data_dir: Path) -> list[Step]:
               "--start-batch", 3160),
         Step("mean", script("average_weights.py", work / "phase8", work / "phase9", "--out", out, "--force")),
         Step("calibrate", script("calibrate_verifier.py", "--model", out, "--data-dir", data_dir)),
-        Step("validate", script("validate_verifier.py", SHIPPED, out, "--data-dir", data_dir)),
+        Step("validate", script("validate_verifier.py", SHIPPED, out, "--data-dir", data_dir, "--compare"),
+             failure=f"says {out} is not within noise of the shipped model (the figures above)"),
     ]
 
 
@@ -107,7 +111,7 @@ def actions(steps: list[Step]) -> list[tuple[Step, str]]:
         elif trained(step.trains):
             out.append((step, "done"))
         elif (checkpoint := step.trains.with_name(step.trains.name + ".work") / "checkpoint.pt").exists():
-            out.append((Step(step.name, [*step.command, "--resume"], step.trains), resume_from(checkpoint)))
+            out.append((replace(step, command=[*step.command, "--resume"]), resume_from(checkpoint)))
         else:
             out.append((step, "run"))
     return out
@@ -137,7 +141,7 @@ def run(steps: list[tuple[Step, str]], dry_run: bool) -> int:
         if action == "done" or dry_run:
             continue
         if subprocess.run(step.command).returncode != 0:
-            raise RebuildError(f"step {step.name} failed; fix the cause and rerun (finished steps are kept)")
+            raise RebuildError(f"step {step.name} {step.failure}")
         if step.trains is not None and not trained(step.trains):
             raise RebuildError(f"step {step.name} wrote no model to {step.trains}")
     return 0

@@ -358,18 +358,19 @@ def test_a_resumed_run_trains_exactly_as_an_uninterrupted_one(tmp_path, monkeypa
 
 def test_a_budget_fitted_schedule_that_ends_early_is_a_budget_stop_and_no_budget_trains_the_plan(
         tmp_path, monkeypatch) -> None:
-    """A machine busy for the first 40 steps (100 s each on a fake clock), then quiet: the refit at
-    step 40 fits the schedule to the budget, and the run ends there, before its plan."""
+    """A machine busy for the first 40 steps (100 s each on a fake clock), then quiet (1 s): the
+    refit at step 40 fits the schedule to the budget, and the run ends there, before its plan.  The
+    clock is wholly fake, each encoded batch advancing it, so a loaded test machine changes nothing."""
     tiny_nli_data(tmp_path)
     clock, real_encode = {"offset": 0.0, "steps": 0}, train_verifier.encode
 
     def busy_then_quiet(*args: object, **kwargs: object) -> object:
         clock["steps"] += 1
-        clock["offset"] += 100.0 if clock["steps"] <= 40 else 0.0
+        clock["offset"] += 100.0 if clock["steps"] <= 40 else 1.0
         return real_encode(*args, **kwargs)
 
     monkeypatch.setattr(train_verifier, "encode", busy_then_quiet)
-    monkeypatch.setattr(train_verifier, "time", SimpleNamespace(monotonic=lambda: time.monotonic() + clock["offset"]))
+    monkeypatch.setattr(train_verifier, "time", SimpleNamespace(monotonic=lambda: clock["offset"]))
 
     def train(out: str, minutes: str, *extra: str) -> dict:
         clock.update(offset=0.0, steps=0)

@@ -362,18 +362,18 @@ def test_a_budget_fitted_schedule_that_ends_early_is_a_budget_stop_and_no_budget
     refit at step 40 fits the schedule to the budget, and the run ends there, before its plan.  The
     clock is wholly fake, each encoded batch advancing it, so a loaded test machine changes nothing."""
     tiny_nli_data(tmp_path)
-    clock, real_encode = {"offset": 0.0, "steps": 0}, train_verifier.encode
+    clock, real_encode = {"now": 0.0, "steps": 0}, train_verifier.encode
 
     def busy_then_quiet(*args: object, **kwargs: object) -> object:
         clock["steps"] += 1
-        clock["offset"] += 100.0 if clock["steps"] <= 40 else 1.0
+        clock["now"] += 100.0 if clock["steps"] <= 40 else 1.0
         return real_encode(*args, **kwargs)
 
     monkeypatch.setattr(train_verifier, "encode", busy_then_quiet)
-    monkeypatch.setattr(train_verifier, "time", SimpleNamespace(monotonic=lambda: clock["offset"]))
+    monkeypatch.setattr(train_verifier, "time", SimpleNamespace(monotonic=lambda: clock["now"]))
 
     def train(out: str, minutes: str, *extra: str) -> dict:
-        clock.update(offset=0.0, steps=0)
+        clock.update(now=0.0, steps=0)
         assert train_verifier.main(["--data-dir", str(tmp_path), "--out", str(tmp_path / out), "--epochs", "12",
                                     "--batch-size", "16", "--max-length", "24", "--max-minutes", minutes,
                                     *extra]) == 0

@@ -1,7 +1,10 @@
 """Rebuild the shipped verifier from its sources in one command, and score it beside the shipped one.
 
-    python training/rebuild_verifier.py --out /tmp/rebuilt             # about 14 hours on 2 CPU cores
-    python training/rebuild_verifier.py --out /tmp/rebuilt --dry-run   # the commands it would run
+    python training/rebuild_verifier.py --out training/runs/rebuilt             # 7-14 hours on 2 CPU cores
+    python training/rebuild_verifier.py --out training/runs/rebuilt --dry-run   # the commands it would run
+
+Its checkpoints are hours of work: keep ``--out`` on a disk that survives a reboot (``training/runs/``
+is git-ignored), not in ``/tmp``, which many systems empty when they start.
 
 The shipped weights were trained in phases that fitted each session's time (the model card's
 "How it was built"): phases 1-7 were three passes over one plan under budgets that bound, with

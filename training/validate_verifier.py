@@ -11,7 +11,7 @@ call them by surname alone (``hard_negatives.surnames``, as retrieved chunks oft
 3-way accuracy per kind.  One JSON line per model.
 The evaluation data (``../shared/eval``) is never read here.
 
-    python training/validate_verifier.py guardrail/models/verifier /tmp/rebuilt --compare
+    python training/validate_verifier.py guardrail/models/verifier training/runs/rebuilt --compare
 
 ``--compare`` judges the second model against the first (the reference) and adds a line
 ``{"within_noise": ..., "beyond": [...]}``: every figure of ``TOLERANCE`` must be within its

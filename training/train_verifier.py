@@ -1,6 +1,6 @@
 """Train guardrail's embedded verifier: a small 3-way NLI cross-encoder.
 
-    python training/train_verifier.py --epochs 3 --max-minutes 0 --out /tmp/passes  # phases 1-7 in one run
+    python training/train_verifier.py --epochs 3 --max-minutes 0 --out training/runs/passes  # phases 1-7 in one run
     python training/rebuild_verifier.py --out training/runs/rebuilt  # every step of the shipped model, in order
     python training/train_verifier.py --max-minutes 5 --out /tmp/verifier   # a trial run elsewhere
 

@@ -266,6 +266,31 @@ def test_rebuild_recipe_passes_each_script_options_it_takes(tmp_path, capsys) ->
     assert int(6081 * float(phase8[phase8.index("--epochs") + 1])) == int(phase9[phase9.index("--start-batch") + 1])
 
 
+def test_the_shipped_weights_are_what_the_rebuild_recipe_trains(tmp_path) -> None:
+    """The shipped metrics.json records every training step's options: they must be the recipe's,
+    each step trained to the end of its plan with no budget, so the documented command rebuilds
+    what ships (a recipe changed without rebuilding fails here)."""
+    rebuild = load(ROOT / "training" / "rebuild_verifier.py")
+    lineage = json.loads((rebuild.SHIPPED / "metrics.json").read_text())["averaged"]
+    assert len(lineage) == 2
+    phase8, phase9 = (entry["metrics"] for entry in lineage)
+    recorded = {"passes": phase8["phases"][0], "phase8": phase8, "phase9": phase9}
+    assert phase9["phases"][0] == phase8
+    # paths differ by machine; where each step starts from and writes to is compared by step name
+    by_name = {"out", "init_from"}
+    machine = {"data_dir", "work_dir", "resume", "checkpoint_minutes"}
+    for step in (s for s in rebuild.recipe(tmp_path / "out", tmp_path / "w", tmp_path / "d") if s.trains):
+        expected = vars(train_verifier.arg_parser().parse_args(step.command[2:]))
+        metrics = recorded[step.name]
+        assert metrics["budget"]["stopped"] == "plan complete" and not metrics["budget"]["refits"], step.name
+        for key, value in expected.items():
+            got = metrics["args"][key]
+            if key in by_name:
+                assert Path(got).name == (Path(value).name if value else "None"), (step.name, key)
+            elif key not in machine:
+                assert got == str(value), (step.name, key, got, value)
+
+
 NLI_TRAIN = ROOT.parent / "shared" / "nli-train"
 
 

@@ -3,19 +3,23 @@
     python training/rebuild_verifier.py --out training/runs/rebuilt             # 7-14 hours on 2 CPU cores
     python training/rebuild_verifier.py --out training/runs/rebuilt --dry-run   # the commands it would run
 
+To ship what it built: ``cp training/runs/rebuilt/* guardrail/models/verifier/``, then
+``python training/calibrate_verifier.py`` (the same fit again; it rewrites ``MANIFEST.json``, which
+then covers the model card too).
+
 Its checkpoints are hours of work: keep ``--out`` on a disk that survives a reboot (``training/runs/``
 is git-ignored), not in ``/tmp``, which many systems empty when they start.
 
-The shipped weights were trained in phases that fitted each session's time (the model card's
-"How it was built"): phases 1-7 were three passes over one plan under budgets that bound, with
-the learning rate stepped down between them.  Here no step has a budget (``--max-minutes 0``), so
-each step trains its whole plan under the schedule made for it, whatever the machine's speed, and
-the rebuild is deterministic for its seeds on one machine (other hardware: within floating-point
-noise):
+The shipped weights (v0.2) are this command's output, run to its end on a 2-core CPU box (the
+model card's "How it was built").  No step has a budget (``--max-minutes 0``), so each trains its
+whole plan under the schedule made for it, whatever the machine's speed, and the rebuild is
+deterministic for its seeds on one machine (other hardware: within floating-point noise).  The
+weights before them (v0.1) came from phases that fitted each session's time; the steps keep their
+names:
 
 1. ``passes``: three passes over the phase 1-7 plan in one schedule (14,379 steps);
 2. ``phase8``: from it, the first 3,160 of the 6,081 batches of the plan with the engine-shaped
-   pairs, the schedule decaying to zero there, as phase 8's did where its budget ended;
+   pairs, the schedule decaying to zero there, as v0.1's phase 8 did where its budget ended;
 3. ``phase9``: from phase 8, the other 2,921 batches of that plan, as phase 9 did;
 4. the mean of phases 8 and 9 written to ``--out`` (``average_weights.py``);
 5. ``calibration.json`` fitted for it (``calibrate_verifier.py``);

@@ -197,16 +197,13 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str] | None = None, started: float | None = None) -> int:
-    """``started``: ``time.monotonic()`` at the start of the command (default: now)."""
-    started = time.monotonic() if started is None else started
-    default_out = REPO / "guardrail" / "models" / "verifier"
+def arg_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "nli-train")
     ap.add_argument("--base", default=None, help="base encoder dir or hub name (default: bundled MiniLM-L6)")
     ap.add_argument("--out", type=Path, default=None,
-                    help=f"model directory to write (default: the shipped model, {default_out.relative_to(REPO)}; "
+                    help="model directory to write (default: the shipped model, guardrail/models/verifier; "
                          "refused when it holds a model, unless --force)")
     ap.add_argument("--force", action="store_true",
                     help="with the default --out: replace the shipped model even if one is there")
@@ -240,6 +237,14 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                     help="continue from WORK_DIR/checkpoint.pt (an error when there is none)")
     ap.add_argument("--export-only", action="store_true",
                     help="with --resume: stop at the checkpoint and export it (when a run must end early)")
+    return ap
+
+
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """``started``: ``time.monotonic()`` at the start of the command (default: now)."""
+    started = time.monotonic() if started is None else started
+    default_out = REPO / "guardrail" / "models" / "verifier"
+    ap = arg_parser()
     args = ap.parse_args(argv)
 
     if args.max_minutes < 0:

@@ -20,7 +20,7 @@ names:
 1. ``passes``: three passes over the phase 1-7 plan in one schedule (14,379 steps);
 2. ``phase8``: from it, the first 3,160 of the 6,081 batches of the plan with the engine-shaped
    pairs, the schedule decaying to zero there, as v0.1's phase 8 did where its budget ended;
-3. ``phase9``: from phase 8, the other 2,921 batches of that plan, as phase 9 did;
+3. ``phase9``: from phase 8, the other 2,921 batches of that plan, as v0.1's phase 9 did;
 4. the mean of phases 8 and 9 written to ``--out`` (``average_weights.py``);
 5. ``calibration.json`` fitted for it (``calibrate_verifier.py``);
 6. ``--out`` and the shipped model scored on the validation sets that decided every phase

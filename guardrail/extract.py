@@ -2,9 +2,10 @@
 
 The answer is first cut into blocks along its Markdown structure (paragraphs, list items,
 table rows, fenced code), so a bullet list or a table never turns into one run-on "sentence";
-code is skipped.  Each block is segmented by pysbd, every sentence is located in the original
-text (offsets are always exact), non-assertions are dropped, and compound sentences are split
-at a coordinating conjunction that starts a new verb phrase ("X was born in 1950 and died in
+code and an answer's list of sources are skipped.  Each block is segmented by pysbd, every
+sentence is located in the original text (offsets are always exact), what asserts nothing is
+dropped and the talk before a claim cut off (``nonclaims``), a yes or no is restated with the
+question it answers, and compound sentences are split at a coordinating conjunction that starts a new verb phrase ("X was born in 1950 and died in
 2010" gives two claims, the second made self-contained by repeating the subject) or a new
 clause, never inside a coordinated noun phrase ("tropical and subtropical waters").  What a
 sentence attributes to the source is the claim ("The passage states that X" gives X), and a
@@ -17,14 +18,24 @@ import re
 import threading
 
 from guardrail.checks import opens_sentence
-from guardrail.questions import SHORT_ANSWER_WORDS, as_statement
+from guardrail.nonclaims import SOURCE, is_command, is_silence, preamble, says_nothing
+from guardrail.questions import SHORT_ANSWER_WORDS, as_statement, reply
 from guardrail.report import Claim
-from guardrail.verbs import IRREGULAR_PAST, is_base_verb, is_present_verb, third_person
+from guardrail.verbs import FINITE_VERB, IRREGULAR_PAST, is_base_verb, is_present_verb, third_person
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
-_LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
+# a bullet may be a symbol or an emoji: "✅ It is waterproof", "➤ It weighs 3.4 kg"
+_LIST_MARK = re.compile(r"^\s*(?:[-*+•\u2190-\u21ff\u25a0-\u25ff\u2600-\u27bf\U0001f300-\U0001faff]\ufe0f?|"
+                        r"\d{1,3}[.)]|[a-zA-Z][.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
+# An answer's list of sources names documents, it asserts nothing: "Sources:", "## References",
+# "**Further reading**" open one (to the next heading); "[1] https://...", "[^2]: Smith (2020)" are
+# its entries wherever they stand, and "Sources: [1] Wikipedia" is one on a line.
+_SOURCES = re.compile(r"^\s*(?:#{1,6}\s*)?[*_]{0,2}(?:sources?|references?|citations?|bibliography|"
+                      r"further reading|works cited)[*_]{0,2}\s*(?::[*_]{0,2}\s*(?P<listed>\S.*)?)?$", re.IGNORECASE)
+_SOURCE_ENTRY = re.compile(r"^\s*(?:[-*+]\s+)?\[\^?\w{1,12}\]:?\s")
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _EMPHASIS = re.compile(r"[*_`]+")
 # Signs of code, not of prose with brackets or a semicolon: an assignment or comparison,
 # a call, braces, a statement keyword, a prompt, a trailing ";" or ":" of a block.
@@ -33,57 +44,21 @@ _CODE_LIKE = re.compile(r"\s[=!<>+\-*/]?=\s|\w\(|[{}]|^(?:def|class|import|from|
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
 _CITATION = re.compile(r"\s*\[\^?(?:\d+|[A-Za-z_-]+\d*)\](?:\[\^?(?:\d+|[A-Za-z_-]+\d*)\])*")  # [1] [doc2] [^3]
 
-# Sentences that assert nothing checkable: greetings, meta talk, refusals, hedged opinions.
-_NON_CLAIM = re.compile(
-    r"^(?:hi|hello|hey|thanks|thank you|sure|certainly|of course|great question|good question|"
-    r"here (?:is|are)|here's|let me|feel free|i hope|hope this|i think|i believe|i feel|in my opinion|"
-    r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
-    r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
-    r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) |"
-    r"(?:this|the above|my) (?:summary|response|answer)|the summary|that(?:'s| is) (?:all|it|everything))\b",
-    re.IGNORECASE,
-)
-_LEAD_IN = re.compile(r"^(?:here(?:'s| is| are)|in (?:short|summary)|to (?:summari[sz]e|sum up)|"
-                      r"(?:the )?(?:short )?answer(?: is)?)\b[^:.!?\n]{0,80}:\s+(?=\S)", re.IGNORECASE)
-# A discourse marker may precede the small talk: "In summary, I hope this helps!"
-_DISCOURSE = re.compile(
-    r"^(?:in (?:summary|short|conclusion|any case)|to (?:summarize|summarise|conclude|sum up)|overall|"
-    r"anyway|finally|again|so|ok(?:ay)?|well|all in all),?\s+",
-    re.IGNORECASE,
-)
-_SOURCE = (r"(?:the|this|that) (?:(?:provided|given|above|original|following|source) )?"
-           r"(?:passage|article|text|document|context|source|report|story|excerpt|paragraph)")
-# What the source leaves out is no fact to check against it: "However, the passage does not
-# provide specific numbers", "Details of this film are not described in the text".
-_SILENCE = re.compile(
-    rf"^(?:(?:however|but|unfortunately|also|additionally),?\s+)?(?:{_SOURCE}|it) (?:also )?"
-    r"(?:does not|doesn't|did not|didn't|fails to) (?:seem to |appear to )?(?:provide|mention|specify|"
-    r"give|say|state|include|describe|detail|list|contain|offer|indicate|reveal|disclose|name|explain|"
-    r"connect)\b|"
-    r"^[^,;]{2,100}? (?:is|are|was|were) (?:not (?:\w+ly )?(?:described|mentioned|provided|specified|given|"
-    rf"stated|detailed|included|listed|named|explained|disclosed)|missing) (?:in|from) {_SOURCE}\W*$",
-    re.IGNORECASE,
-)
 # "The passage states that X", "According to the article, X", "In the provided passage, X", "It
 # also mentions that X": the claim is X; a claim about what the source says would be checked
 # against that same source.
 _ATTRIBUTION = re.compile(
-    rf"^(?:(?:according to|as (?:stated|mentioned|noted|described|reported) in|in) {_SOURCE},\s+|"
-    rf"(?:{_SOURCE}|it) (?:also |further |then )?(?:states|says|mentions|notes|reports|explains|indicates|"
+    rf"^(?:(?:according to|as (?:stated|mentioned|noted|described|reported) in|in) {SOURCE},\s+|"
+    rf"(?:{SOURCE}|it) (?:also |further |then )?(?:states|says|mentions|notes|reports|explains|indicates|"
     r"adds|clarifies|claims|confirms|reveals|highlights|suggests|emphasi[sz]es|points out|specifies) that\s+)",
     re.IGNORECASE,
 )
 # "The passage describes Brad Wilk, who is a drummer": the claim is "Brad Wilk is a drummer"
 # ("about X, an actor, who was born ..." gives "X, an actor, was born ...").
 _ABOUT = re.compile(
-    rf"^{_SOURCE} (?:also )?(?:describes|discusses|is about|introduces|profiles|talks about|focuses on|"
+    rf"^{SOURCE} (?:also )?(?:describes|discusses|is about|introduces|profiles|talks about|focuses on|"
     r"(?:provides|gives) information (?:about|on)|tells the story of)\s+(?P<name>[^,;]{2,80}?)"
     r"(?:,\s+(?:an?|the) [^;]{2,120}?,(?P<relative>\s+(?:who|which))|(?P<bare>,\s+(?:who|which)))\s+(?=[a-z])",
-    re.IGNORECASE,
-)
-_IMPERATIVE = re.compile(
-    r"^(?:click|run|open|install|type|press|select|go|add|remove|use|make sure|ensure|try|"
-    r"check|see|visit|call|create|set|enter|choose|copy|paste|navigate|download|save|restart)\b",
     re.IGNORECASE,
 )
 _IRREGULAR = "|".join(sorted(IRREGULAR_PAST))
@@ -101,12 +76,6 @@ _VERB_START = re.compile(
     r"gives|brings|runs|measures|supports|works|offers|takes|makes|gets|keeps|"
     # "and costs 549 euros": a verb when a price follows, else a noun ("waste and costs")
     r"costs?(?=\s+(?:[$€£¥]|\d|about|around|over|under|less|more|nothing|just|only|roughly)))\b"
-)
-# A short answer without any verb-like word is a fragment ("Great Britain", "375 mi long"):
-# it only means something together with the question it answers.
-_FINITE_VERB = re.compile(
-    r"\b(?:is|was|are|were|be|been|has|had|have|do|does|did|will|would|can|could|may|might|"
-    rf"should|shall|must|[a-z]{{3,}}ed|{_IRREGULAR})\b"
 )
 _SPLIT = re.compile(r",?\s+(?:and|but|while|whereas)\s+|;\s+")
 _OPENING_PHRASE = re.compile(r"^\s*(?:as|in|on|at|after|before|during|since|by|following|"
@@ -183,9 +152,9 @@ def _segmenter():  # type: ignore[no-untyped-def]
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:
-    """Spans of prose blocks: paragraphs, list items and table cells; code fences skipped."""
+    """Spans of prose blocks: paragraphs, list items and table cells; code and lists of sources skipped."""
     spans: list[tuple[int, int]] = []
-    in_code = in_indented_code = False
+    in_code = in_indented_code = in_sources = False
     blank_before = True
     pos = 0
     para_start: int | None = None
@@ -205,7 +174,11 @@ def _blocks(text: str) -> list[tuple[int, int]]:
         indented = line.startswith(("    ", "\t")) and not _LIST_MARK.match(line)
         in_indented_code = indented and (in_indented_code or (blank_before and bool(_CODE_LIKE.search(stripped))))
         blank_before = not stripped or in_indented_code
-        if in_code or not stripped or _TABLE_RULE.match(line) or in_indented_code:
+        sources = None if in_code else _SOURCES.match(line)
+        if sources or (not in_code and _HEADING.match(line)):
+            in_sources = sources is not None and not sources["listed"]
+        if in_code or not stripped or _TABLE_RULE.match(line) or in_indented_code or in_sources \
+                or sources or _SOURCE_ENTRY.match(line):
             if para_start is not None:
                 spans.append((para_start, para_end))
                 para_start = None
@@ -282,23 +255,6 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _is_command(body: str, whole: bool, raw: str = "") -> bool:
-    """"Click Save to continue" is an instruction; "Open Road Films distributed it", "Type 1
-    diabetes is chronic" and the answer "Select Security Stadium" begin with a name that only
-    starts like one.  ``raw`` is the sentence before cleaning: "Use `x = 1` as input" is an
-    instruction whatever the code says."""
-    m = _IMPERATIVE.match(body)
-    if m is None:
-        return False
-    raw = raw.lstrip("*_ ")
-    if (verb := _IMPERATIVE.match(raw)) and raw[verb.end():].lstrip().startswith("`"):
-        return True
-    rest = body[m.end():]
-    following = rest.lstrip()[:1]
-    named = rest.startswith("-") or following.isupper() or following.isdigit()
-    return not (named and (whole or _FINITE_VERB.search(rest)))
-
-
 class RuleBasedExtractor:
     """The offline default: pysbd sentences, Markdown-aware, split into atomic claims.
 
@@ -344,36 +300,65 @@ class RuleBasedExtractor:
         """Atomic claims of ``text`` with offsets into it; ``question`` makes a short answer a sentence."""
         sentences = self.sentences(text)
         claims: list[Claim] = []
-        previous_entity: str | None = None
-        for s, e in sentences:
+        # "Is the H2 waterproof?" "No, it is splash-proof.": "it" is the subject the question asks about
+        asked = as_statement(question, "yes") if question else None
+        previous_entity = _leading_entity(asked) if asked else None
+        denied: list[Claim] = []
+        for index, (s, e) in enumerate(sentences):
             sentence = text[s:e]
-            if lead := _LEAD_IN.match(sentence):  # "Here is the answer: Mars is ..." checks "Mars is ..."
-                s, sentence = s + lead.end(), sentence[lead.end():]
+            if reply(_clean(sentence)) is not None:
+                # "Yes, it is." claims something only as the reply to the question asked
+                if question and index == 0:
+                    claims.extend(Claim(text=t, start=s, end=e) for t in self._reply(question, _clean(sentence)))
+                continue
+            # "Here is the answer: Mars is ...", "I'm sorry, but Mars is ...", "No, I think Mars is ..."
+            # check "Mars is ..."
+            while skip := preamble(sentence):
+                said = sentence[:skip].rstrip(" ,!")
+                if question and index == 0 and not denied and reply(said) is False:
+                    # "No, Roth was a journalist." also denies what was asked; after a "Yes," the
+                    # words say what is affirmed themselves
+                    denied = [Claim(text=t, start=s, end=s + len(said)) for t in self._reply(question, said)]
+                    claims.extend(denied)
+                s, sentence = s + skip, sentence[skip].upper() + sentence[skip + 1:]
             if not self._is_assertion(sentence, whole=len(sentences) == 1):
                 continue
             s, body = _unwrap_attribution(sentence, s)
             distributed: tuple[str, ...] = ()
             for c_start, c_end, claim_text in self._atomic(body, s):
                 clean = _clean(claim_text)
-                if _silent(clean):  # "..., but the plot is not described in the text"
+                if is_silence(clean):  # "..., but the plot is not described in the text"
                     continue
                 if question and len(sentences) == 1 and self._is_fragment(clean):
                     clean = as_statement(question, clean) or f"{question.strip()} {clean}"
                 pronoun = _PRONOUN_START.match(clean)
                 if pronoun and previous_entity:
                     clean = previous_entity + clean[pronoun.end():]
-                distributed = _distribute(clean) if self.split_compounds else (clean,)
+                distributed = self._distributed(clean)
                 claims.extend(Claim(text=atomic, start=c_start, end=c_end) for atomic in distributed)
             entity = _leading_entity(body)
             if len(distributed) > 1:  # "Both Sony and Apple ...": a "They" next means both, no one name
                 previous_entity = None
             elif entity:
                 previous_entity = entity
-        return claims
+        # "No, the tower is not in Paris." says its "No" again in words: one claim, not two
+        said_again = {c.text for c in claims if c not in denied}
+        return [c for c in claims if c not in denied or c.text not in said_again]
+
+    def _distributed(self, claim: str) -> tuple[str, ...]:
+        return _distribute(claim) if self.split_compounds else (claim,)
+
+    def _reply(self, question: str, said: str) -> tuple[str, ...]:
+        """The claims of a yes or no reply: the question restated ("Both X and Y are directors"),
+        else, for a bare "yes" or "no", the question and the reply together."""
+        stated = as_statement(question, said)
+        if stated is None and said.lower().rstrip(".!") in {"yes", "no"}:
+            stated = f"{question.strip()} {said}"
+        return self._distributed(stated) if stated else ()
 
     def _is_fragment(self, clean: str) -> bool:
         words = clean.split()
-        verbless = not _FINITE_VERB.search(clean) and not _present_verb(clean)
+        verbless = not FINITE_VERB.search(clean) and not _present_verb(clean)
         return len(words) < self.min_words or (len(words) <= SHORT_ANSWER_WORDS and verbless)
 
     def _is_assertion(self, sentence: str, whole: bool) -> bool:
@@ -381,10 +366,11 @@ class RuleBasedExtractor:
         if not body or not any(ch.isalnum() for ch in body):
             return False
         # a question, or a lead-in to a list ("Here are the key points:"), asserts nothing
-        if body.endswith(("?", ":")) or _NON_CLAIM.match(_DISCOURSE.sub("", body)) or _silent(body) \
-                or _is_command(body, whole, sentence):
+        if body.endswith(("?", ":")) or says_nothing(body) or is_silence(body) or is_command(body, whole, sentence):
             return False
-        return whole or len(body.split()) >= self.min_words
+        # Chinese and Japanese write no spaces between words: each character counts, so such a
+        # sentence is checked (and, the models being English, most likely flagged), never dropped
+        return whole or len(body.split()) + len(_UNSPACED.findall(body)) >= self.min_words
 
     def _atomic(self, sentence: str, start: int) -> list[tuple[int, int, str]]:
         if not self.split_compounds:
@@ -456,7 +442,8 @@ _PLURAL_HEAD = re.compile(
 
 def _distribute(claim: str) -> tuple[str, ...]:
     m = _BOTH.match(claim)
-    if not m or m.group("rest").startswith(("and ", "or ")):  # three names or more: left whole
+    # three names or more are left whole, and so is "not": "X and Y are not both Z" is no claim about X
+    if not m or m.group("rest").startswith(("and ", "or ", "not ")):
         return (claim,)
     rest = m.group("rest")
     if m.group("be"):
@@ -502,11 +489,6 @@ def _inside_name(before: str, after: str) -> bool:
             and not _has_verb(after))
 
 
-def _silent(text: str) -> bool:
-    """Whether ``text`` only says what the source leaves out ("The passage does not say ...")."""
-    return _SILENCE.match(_DISCOURSE.sub("", text)) is not None
-
-
 def _subordinate_before(left: str) -> bool:
     """Whether ``left`` ends in a subordinate clause after its main verb ("was injured when the
     car spun"): a verb phrase joined next goes on that clause, not on the sentence's subject."""
@@ -515,7 +497,7 @@ def _subordinate_before(left: str) -> bool:
 
 
 def _has_verb(text: str) -> bool:
-    return bool(_FINITE_VERB.search(text) or _SUBJECT_VERB.match(text.strip())) or _present_verb(text)
+    return bool(FINITE_VERB.search(text) or _SUBJECT_VERB.match(text.strip())) or _present_verb(text)
 
 
 def _present_at(words: list[str]) -> int | None:
@@ -529,7 +511,7 @@ def _present_subject(text: str) -> str | None:
     at = _present_at(words[:8])
     subject = " ".join(words[:at]) if at else None
     # not an appositive ("Anderson, 27,": the name does) nor the source the answer talks about
-    if subject is None or "," in subject or re.fullmatch(_SOURCE, subject, re.IGNORECASE):
+    if subject is None or "," in subject or re.fullmatch(SOURCE, subject, re.IGNORECASE):
         return None
     return subject
 

@@ -30,7 +30,14 @@ _CLAUSE = re.compile(r"^(?P<lead>.*?(?:,|;|\bbut|\band))\s+(?P<rest>(?:what|whic
 _TRAILING = re.compile(r"\s(?P<wh>who|whom|where|when)$", re.IGNORECASE)
 _LOCATIVE = {"located", "based", "situated", "headquartered", "born", "buried", "held", "filmed",
              "founded", "formed", "built", "made", "released", "published", "set", "established"}
-_YES_NO = {"yes", "no"}
+# a reply that says only yes or no: "Yes.", "Absolutely!", "No, it isn't.", "Yes, they did."
+_REPLY = re.compile(
+    r"^(?:(?P<no>no|nope|not at all|(?:absolutely|definitely|certainly|of course) not)|yes|yeah|yep|"
+    r"absolutely|definitely|certainly|indeed|correct|that(?:'s| is) (?:right|correct)|of course|sure)"
+    r"(?:,?\s+(?:it|he|she|they|we|you|i|that|there|this)\s+(?:is|was|are|were|am|do|does|did|has|"
+    r"have|had|can|could|will|would|should|may|might|must)(?P<negated>n't|\s+not)?)?$",
+    re.IGNORECASE,
+)
 _PREPOSITIONS = {"in", "on", "at", "from", "for", "by", "of"}
 _STRANDED = _PREPOSITIONS | {"to", "with", "into", "about", "as"}  # "What label did X sign with"
 _TIME_NOUNS = {"year", "month", "decade", "century", "date", "day", "season"}
@@ -50,8 +57,8 @@ def as_statement(question: str, answer: str) -> str | None:
     a = " ".join(answer.split()).rstrip(" .!")
     if not q or not a:
         return None
-    if a.lower() in _YES_NO:
-        return _yes_no(q.split(), a.lower() == "yes")
+    if (yes := reply(a)) is not None:
+        return _yes_no(q.split(), yes)
     if q.split()[0].lower() in _AUX and (stated := _aux_first(q.split(), a)):
         return stated
     q = _drop_choices(q, a)
@@ -195,10 +202,20 @@ def _drop_choices(q: str, a: str) -> str:
     return q[:start].rstrip(" ,")
 
 
+def reply(answer: str) -> bool | None:
+    """``True`` for an answer that only says yes ("Yes, it is.", "Absolutely!"), ``False`` for one
+    that only says no ("No, they didn't."), ``None`` for anything else."""
+    m = _REPLY.match(" ".join(answer.split()).rstrip(" .!"))
+    if m is None:
+        return None
+    return not (m["no"] or m["negated"])
+
+
 def _yes_no(words: list[str], yes: bool) -> str | None:
     """"Are both X and Y directors? yes" -> "Both X and Y are directors"; "no" adds "not"."""
     aux = words[0].lower()
-    if aux not in _AUX or len(words) < 3:
+    # "Can you summarise the Apollo 11 mission?" is a request, not a question about a subject
+    if aux not in _AUX or len(words) < 3 or words[1].lower() in {"you", "i", "we"}:
         return None
     # the subject runs to the end of its first run of names ("both Simon Wincer and Patrice
     # Leconte", "filmmakers Chris Carter and Theo van Gogh", "the New Orleans Outfall Canals")
@@ -212,6 +229,8 @@ def _yes_no(words: list[str], yes: bool) -> str | None:
         return None
     subject = " ".join(words[1:end])
     negation = [] if yes else ["not"]
+    if not yes and subject.lower().startswith("both "):  # "no" to "Are both X and Y Z?": not both, maybe one
+        subject, negation = subject[len("both "):], ["not", "both"]
     return _sentence(" ".join([subject[0].upper() + subject[1:], aux, *negation, *words[end:]]))
 
 

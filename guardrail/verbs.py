@@ -9,6 +9,8 @@ question unrestated, which costs less than a wrong restatement.
 
 from __future__ import annotations
 
+import re
+
 _IRREGULAR = {
     "be": "was", "bear": "bore", "beat": "beat", "become": "became", "begin": "began", "break": "broke",
     "bring": "brought", "broadcast": "broadcast", "build": "built", "buy": "bought", "catch": "caught",
@@ -47,6 +49,13 @@ IRREGULAR_PAST = frozenset(_IRREGULAR.values()) - {
     "beat", "bore", "broadcast", "cost", "cut", "felt", "fell", "hit", "left", "put", "read", "rose",
     "saw", "set", "shot", "split",
 }
+# A finite verb, or a word that is most likely one: a short answer without any ("Great Britain",
+# "375 mi long") is a fragment that only means something with the question it answers, and an
+# instruction's verb followed by one ("Type 1 diabetes is chronic") is a name.
+FINITE_VERB = re.compile(
+    r"\b(?:is|was|are|were|be|been|has|had|have|do|does|did|will|would|can|could|may|might|"
+    rf"should|shall|must|[a-z]{{3,}}ed|{'|'.join(sorted(IRREGULAR_PAST))})\b"
+)
 _DOUBLED = frozenset({"admit", "commit", "control", "occur", "plan", "refer", "star", "stop"})
 _VOWELS = frozenset("aeiou")
 _THIRD_PERSON = {"be": "is", "have": "has", "do": "does", "go": "goes"}

@@ -424,3 +424,28 @@ def test_a_which_came_first_answer_is_settled_by_the_years(guard: Guardrail) -> 
                          question=question)
     assert longer.claims[0].verdict == "supported" and longer.claims[1].flagged, longer.claims
     assert longer.claims[1].issues == ("number 400 is not in the evidence",)
+
+
+def test_a_chat_answers_small_talk_is_not_flagged_and_its_hedged_claim_is_checked(guard: Guardrail) -> None:
+    answer = ("Great question! I'm not sure about her prizes, but Marie Curie was born in Berlin. "
+              "Hope this helps! Let me know if you have other questions.")
+    report = guard.check(answer, context=CURIE_CONTEXT)
+    (claim,) = report.claims
+    assert answer[claim.claim.start:claim.claim.end] == "Marie Curie was born in Berlin."
+    assert claim.verdict == "contradicted" and not report.ok
+    # a yes to a yes/no question is the question restated, and "she" is the one it asks about
+    reply = guard.check("Yes, she was. She died in 1934 in France.", context=CURIE_CONTEXT,
+                        question="Was Marie Curie born in Warsaw?")
+    assert [c.claim.text for c in reply.claims] == ["Marie Curie was born in Warsaw.",
+                                                    "Marie Curie died in 1934 in France."]
+    assert reply.ok, reply.claims
+
+
+def test_an_annotated_answer_checked_again_makes_the_same_claims(guard: Guardrail) -> None:
+    # a monitor downstream of the guard sees the [n] markers and the Sources list: neither is a claim
+    report = guard.check(GOOD, context=[Passage(text=t, id=f"doc{i}", url=f"https://example.org/{i}",
+                                                title=f"Marie Curie was a physicist, part {i}")
+                                        for i, t in enumerate(CURIE_CONTEXT)])
+    assert "Sources:" in report.output
+    again = guard.check(report.output, context=CURIE_CONTEXT)
+    assert [c.claim.text for c in again.claims] == [c.claim.text for c in report.claims]

@@ -394,7 +394,8 @@ def test_both_x_and_y_is_one_claim_about_each() -> None:
     claims = ex.extract(text)
     assert [c.text for c in claims] == ["The New Pornographers is an American rock band.",
                                         "Kings of Leon is an American rock band."]
-    assert all((c.start, c.end) == (0, len(text)) for c in claims)  # both come from the whole sentence
+    # both come from the whole sentence after the reply word ("Yes, " claims nothing of its own)
+    assert all(text[c.start:c.end] == text[len("Yes, "):] for c in claims)
     assert texts("Russia and Turkey are both members of the G20.") == [
         "Russia is a member of the G20.", "Turkey is a member of the G20."]
     assert texts("Am Rong and Alexandre Rockwell both directed movies.") == [
@@ -423,3 +424,89 @@ def test_an_instruction_about_inline_code_is_not_a_claim() -> None:
     assert [c.text for c in ex.extract(text)] == ["The Eiffel Tower is 330 metres tall."]
     assert [c.text for c in ex.extract("Open Road Films distributed it in 2014.")] == [
         "Open Road Films distributed it in 2014."]
+
+
+def test_a_yes_or_no_reply_is_restated_with_the_question() -> None:
+    q = "Is the Eiffel Tower in Paris?"
+
+    def texts(answer: str, question: str | None = q) -> list[tuple[str, str]]:
+        return [(c.text, answer[c.start:c.end]) for c in ex.extract(answer, question=question)]
+
+    for answer in ("Yes.", "Absolutely!", "Yes, it is.", "Of course."):
+        assert texts(answer) == [("The Eiffel Tower is in Paris.", answer)]
+    assert texts("No, it isn't.") == [("The Eiffel Tower is not in Paris.", "No, it isn't.")]
+    # a "No," also denies what was asked; the words after it are claims too, where "it" is the
+    # subject the question asks about
+    assert texts("No, it is in Berlin.") == [("The Eiffel Tower is not in Paris.", "No"),
+                                             ("The Eiffel Tower is in Berlin.", "it is in Berlin.")]
+    assert texts("No, I think it is in Rome.")[1] == ("The Eiffel Tower is in Rome.", "it is in Rome.")
+    # after "Yes," the words say what it affirms; the same claim is not made twice
+    assert texts("Yes, the Eiffel Tower is in Paris. It opened in 1889.") == [
+        ("The Eiffel Tower is in Paris.", "the Eiffel Tower is in Paris."),
+        ("The Eiffel Tower opened in 1889.", "It opened in 1889.")]
+    assert texts("No, the Eiffel Tower is not in Paris.") == [
+        ("The Eiffel Tower is not in Paris.", "the Eiffel Tower is not in Paris.")]
+    # "no" to "both" is "not both" (one may be): never a claim about each
+    assert texts("No, Joseph Roth was a journalist.", "Were both Joseph Roth and Cid Corman authors?") == [
+        ("Joseph Roth and Cid Corman were not both authors.", "No"),
+        ("Joseph Roth was a journalist.", "Joseph Roth was a journalist.")]
+    # without its question, or answering a request, a reply claims nothing
+    assert texts("Yes, it is.", None) == [] and texts("No.", None) == []
+    assert texts("Sure!", "Can you help me?") == []
+    assert texts("Sure, here is a summary. Apollo 11 landed in 1969.", "Could you summarise Apollo 11?") == [
+        ("Apollo 11 landed in 1969.", "Apollo 11 landed in 1969.")]
+
+
+def test_a_claim_after_a_refusal_a_hedge_or_a_preamble_is_checked() -> None:
+    def texts(answer: str) -> list[tuple[str, str]]:
+        return [(c.text, answer[c.start:c.end]) for c in ex.extract(answer)]
+
+    for preamble in ("I'm sorry, but ", "I can't browse the web, but ", "I don't know the exact date, but ",
+                     "Unfortunately, I cannot verify this, but ", "I'm not a historian, but ",
+                     "I don't have real-time data, but ", "I believe ", "I think that ", "If I recall correctly, ",
+                     "As of my knowledge cutoff in 2023, ", "Based on the documents you provided, ",
+                     "According to my training data, "):
+        answer = preamble + "the tower opened in 1889."
+        assert texts(answer) == [("The tower opened in 1889.", "the tower opened in 1889.")], preamble
+    # a hedged opinion that names and counts nothing stays unchecked, as does a refusal alone
+    assert texts("I think it is lovely. I can't browse the web.") == []
+    assert texts("The tower is tall, but it is not the tallest.")[0] == ("The tower is tall.", "The tower is tall")
+
+
+def test_an_answers_list_of_sources_is_not_checked() -> None:
+    text = ("The tower is in Paris [1].\n\n## Sources\n1. Wikipedia, 2023.\n2. The official site.\n\n"
+            "## Details\n\nIt opened in 1889.\n\nReferences:\n[1] https://en.wikipedia.org/wiki/Eiffel_Tower\n"
+            "- Smith, J. (2020). The Eiffel Tower. Paris Press.")
+    assert [c.text for c in ex.extract(text)] == ["The tower is in Paris.", "It opened in 1889."]
+    assert [c.text for c in ex.extract("Sources: [1] Wikipedia, [2] Britannica.\nThe tower is in Paris.")] == [
+        "The tower is in Paris."]
+    assert [c.text for c in ex.extract("The tower is in Paris.[^1]\n\n[^1]: Smith, The Eiffel Tower, 2020.")] == [
+        "The tower is in Paris."]
+    for sentence in ("The sources of the Nile are in Uganda.", "References to the tower appear in films."):
+        assert [c.text for c in ex.extract(sentence)] == [sentence]
+
+
+def test_symbol_bullets_and_numbered_steps() -> None:
+    text = "✅ It is in Paris.\n⚠️ It is closed on Mondays.\n➤ It weighs 7,300 tonnes."
+    claims = ex.extract(text)
+    assert [text[c.start:c.end] for c in claims] == ["It is in Paris.", "It is closed on Mondays.",
+                                                     "It weighs 7,300 tonnes."]
+    steps = ("Step 1: Buy a ticket online.\nStep 2: Take the lift to the top.\nTip: book early.\n"
+             "Don't forget your passport. Turn left at the station. Avoid the crowds by arriving early.")
+    assert ex.extract(steps) == []
+    names = ("Contact lenses are medical devices. Book sales rose 5% in 2020. Take That is a British band. "
+             "Don't Look Up is a 2021 film. Stop signs are red.")
+    assert len(ex.extract(names)) == 5
+
+
+def test_a_chat_answers_small_talk_is_not_a_claim() -> None:
+    text = ("Great question! I'd be happy to help with that. Let's break it down. Below is a summary of "
+            "the key facts. The tower is 330 m tall. Hope that helps! Have a great day! You're welcome! "
+            "Good luck with your trip! Enjoy your visit to Paris! Glad I could help. No problem!")
+    assert [c.text for c in ex.extract(text)] == ["The tower is 330 m tall."]
+    assert ex.extract("Absolutely!") == [] and ex.extract("Happy to help.") == []
+
+
+def test_a_sentence_without_spaces_between_words_is_not_dropped() -> None:
+    text = "The tower is in Paris. 埃菲尔铁塔高330米。"
+    assert [text[c.start:c.end] for c in ex.extract(text)] == ["The tower is in Paris.", "埃菲尔铁塔高330米。"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guardrail.questions import as_statement
+from guardrail.questions import as_statement, reply
 
 
 @pytest.mark.parametrize(("question", "answer", "statement"), [
@@ -145,3 +145,21 @@ def test_a_choice_that_ends_a_yes_no_question() -> None:
     assert as_statement("Is the Eiffel Tower in Paris or Lyon?", "Lyon") == "The Eiffel Tower is in Lyon."
     assert as_statement("Was Marie Curie born in Warsaw or Krakow?", "Warsaw") == "Marie Curie was born in Warsaw."
     assert as_statement("Is the Eiffel Tower in Paris or Lyon?", "Rome") is None  # neither: question + answer
+
+
+@pytest.mark.parametrize(("answer", "yes"), [
+    ("yes", True), ("Yes, it is.", True), ("Absolutely!", True), ("That's right.", True), ("Yes, they did", True),
+    ("No.", False), ("No, it isn't.", False), ("Definitely not!", False), ("Not at all.", False),
+    ("No, they did not.", False),
+    ("Yes, the tower is in Paris.", None), ("Paris", None), ("Nobody", None), ("", None),
+])
+def test_a_reply_that_only_says_yes_or_no(answer: str, yes: bool | None) -> None:
+    assert reply(answer) is yes
+
+
+def test_no_to_a_both_question_is_not_both_and_a_request_is_no_question() -> None:
+    assert as_statement("Are both Simon Wincer and Patrice Leconte film directors?", "no") == (
+        "Simon Wincer and Patrice Leconte are not both film directors.")
+    assert as_statement("Is the Eiffel Tower in Paris?", "Absolutely!") == "The Eiffel Tower is in Paris."
+    assert as_statement("Could you summarise the Apollo 11 mission?", "Sure") is None
+    assert as_statement("Can I visit the Eiffel Tower at night?", "Yes") is None

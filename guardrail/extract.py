@@ -5,9 +5,10 @@ table rows, fenced code), so a bullet list or a table never turns into one run-o
 code and an answer's list of sources are skipped.  Each block is segmented by pysbd, every
 sentence is located in the original text (offsets are always exact), what asserts nothing is
 dropped and the talk before a claim cut off (``nonclaims``), a yes or no is restated with the
-question it answers, and compound sentences are split at a coordinating conjunction that starts a new verb phrase ("X was born in 1950 and died in
-2010" gives two claims, the second made self-contained by repeating the subject) or a new
-clause, never inside a coordinated noun phrase ("tropical and subtropical waters").  What a
+question it answers, and compound sentences are split at a coordinating conjunction that
+starts a new verb phrase ("X was born in 1950 and died in 2010" gives two claims, the second
+made self-contained by repeating the subject) or a new clause, never inside a coordinated noun
+phrase ("tropical and subtropical waters").  What a
 sentence attributes to the source is the claim ("The passage states that X" gives X), and a
 leading pronoun takes the subject it most likely means, or stays as it is.
 """
@@ -41,6 +42,9 @@ _EMPHASIS = re.compile(r"[*_`]+")
 # a call, braces, a statement keyword, a prompt, a trailing ";" or ":" of a block.
 _CODE_LIKE = re.compile(r"\s[=!<>+\-*/]?=\s|\w\(|[{}]|^(?:def|class|import|from|return|if|for|while|print)\b|"
                         r"^(?:>>>|\$|#!)|[;:]$|^#\s?\w+\s*$")
+# where the answer says its sentence comes from: "(source: Wikipedia)", "(see [1])" once the marker is gone
+_SOURCE_NOTE = re.compile(r"\s*\((?:sources?|via|see|cf\.?|ref\.?)\b[^()]{0,200}\)|\s*\((?:see|cf\.?)?\s*\)",
+                          re.IGNORECASE)
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
 _CITATION = re.compile(r"\s*\[\^?(?:\d+|[A-Za-z_-]+\d*)\](?:\[\^?(?:\d+|[A-Za-z_-]+\d*)\])*")  # [1] [doc2] [^3]
 
@@ -532,7 +536,7 @@ def _new_clause(rest: str, *, longest: int = 6) -> bool:
 
 def _clean(text: str) -> str:
     """Claim text as the verifier should see it: no citation markers, no Markdown emphasis."""
-    text = _CITATION.sub("", text)
+    text = _SOURCE_NOTE.sub("", _CITATION.sub("", text))
     text = _HTML_TAG.sub(" ", text)  # an <img> or <a href> in a Markdown answer is markup, not words
     text = _EMPHASIS.sub("", text)
     text = _INLINE_ITEM.sub("", text)  # "2. The screen is bright" of an inline list: "2" is no fact

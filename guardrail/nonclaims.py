@@ -63,6 +63,18 @@ _HEDGE = re.compile(
     r"in my (?:opinion|view))(?: that)?,?\s+(?=\S)",
     re.IGNORECASE,
 )
+# A marker that opens a claim, with its comma: "In conclusion, X", "To answer your question, X"
+# (without the comma "So far ..." and "Well water ..." begin claims)
+_OPENER = re.compile(
+    r"^(?:in (?:summary|short|conclusion|any case|answer to your question)|to (?:summari[sz]e|conclude|sum up|"
+    r"answer your question)|overall|anyway|finally|again|so|ok(?:ay)?|well|all in all|great|alright|"
+    r"(?:with )?that said),\s+(?=\S)",
+    re.IGNORECASE,
+)
+# A label that says what kind of remark follows: "Fun fact: the tower grows 15 cm in summer".  Not
+# any label: in "**Eiffel Tower**: It is 330 m tall" the label is what "It" means.
+_NAMED_LABEL = re.compile(r"^[*_]{0,2}(?:good news|bad news|fun fact|tl;?dr|note|important|bottom line|"
+                          r"key (?:point|fact|takeaway)s?|update|answer):[*_]{0,2}\s+(?=\S)", re.IGNORECASE)
 # "I'm sorry, but X", "I can't browse the web, but X": small talk or a refusal before the claim
 _BUT = re.compile(r"[,;]?\s+(?:but|however,?|though)\s+(?=\S)", re.IGNORECASE)
 # A discourse marker may precede the small talk: "In summary, I hope this helps!"
@@ -72,7 +84,7 @@ _DISCOURSE = re.compile(
     re.IGNORECASE,
 )
 SOURCE = (r"(?:the|this|that) (?:(?:provided|given|above|original|following|source) )?"
-           r"(?:passage|article|text|document|context|source|report|story|excerpt|paragraph)")
+          r"(?:passage|article|text|document|context|source|report|story|excerpt|paragraph)(?: provided| given)?")
 # What the source leaves out is no fact to check against it: "However, the passage does not
 # provide specific numbers", "Details of this film are not described in the text".
 _SILENCE = re.compile(
@@ -100,7 +112,8 @@ def preamble(sentence: str) -> int:
     """Where the claim starts after a lead-in, a "yes" or "no", a preamble of the answer's own, or
     small talk before a "but"; 0 where none.  A hedged claim ("I believe X") is checked when it names or
     counts something; "I think it is lovely" stays an opinion."""
-    if m := _LEAD_IN.match(sentence) or _REPLY_LEAD.match(sentence) or _OWN_SOURCE.match(sentence):
+    if m := _LEAD_IN.match(sentence) or _REPLY_LEAD.match(sentence) or _OWN_SOURCE.match(sentence) \
+            or _OPENER.match(sentence) or _NAMED_LABEL.match(sentence):
         return m.end()
     if (m := _HEDGE.match(sentence)) and re.search(r"\d|\b(?!I\b)[A-Z]", sentence[m.end():]):
         return m.end()

@@ -510,3 +510,9 @@ def test_a_chat_answers_small_talk_is_not_a_claim() -> None:
 def test_a_sentence_without_spaces_between_words_is_not_dropped() -> None:
     text = "The tower is in Paris. 埃菲尔铁塔高330米。"
     assert [text[c.start:c.end] for c in ex.extract(text)] == ["The tower is in Paris.", "埃菲尔铁塔高330米。"]
+
+
+def test_where_an_answer_says_its_sentence_comes_from_is_not_part_of_the_claim() -> None:
+    for text in ("The tower is 330 m tall (source: Wikipedia).", "The tower is 330 m tall (see [1])."):
+        assert [c.text for c in ex.extract(text)] == ["The tower is 330 m tall."]
+    assert [c.text for c in ex.extract("Paris (France) is big and old.")] == ["Paris (France) is big and old."]

@@ -37,6 +37,10 @@ def test_claims_that_begin_like_small_talk(sentence: str) -> None:
     ("No, it is in Berlin.", "it is in Berlin."),
     ("Here is the answer: Mars is red.", "Mars is red."),
     ("Step 2: Take the lift.", "Take the lift."),
+    ("In conclusion, the tower is a landmark.", "the tower is a landmark."),
+    ("To answer your question, it opened in 1889.", "it opened in 1889."),
+    ("**Answer:** The tower opened in 1889.", "The tower opened in 1889."),
+    ("Fun fact: the tower grows 15 cm in summer.", "the tower grows 15 cm in summer."),
 ])
 def test_where_the_claim_starts_after_talk(sentence: str, claim: str) -> None:
     assert sentence[preamble(sentence):] == claim
@@ -47,6 +51,10 @@ def test_where_the_claim_starts_after_talk(sentence: str, claim: str) -> None:
     "I think it is lovely.",  # a hedge before an opinion that names and counts nothing
     "I believe I saw it.",
     "Nobody knows, but it is old.",
+    "So far the tower has had 300 million visitors.",  # a marker opens a claim only with its comma
+    "Well water is safe to drink.",
+    "**Eiffel Tower**: It is 330 m tall.",  # the label is what "It" means
+    "At 10:30 the show started.",
 ])
 def test_no_preamble(sentence: str) -> None:
     assert preamble(sentence) == 0
@@ -64,4 +72,5 @@ def test_instructions_and_names_that_begin_like_them() -> None:
 def test_what_the_source_leaves_out_is_silence() -> None:
     assert is_silence("However, the passage does not provide specific numbers.")
     assert is_silence("Details of this film are not described in the text.")
+    assert is_silence("The passage provided does not contain information about the price.")
     assert not is_silence("The passage was written in 1990.")

@@ -20,12 +20,18 @@ from guardrail.verbs import FINITE_VERB
 _NON_CLAIM = re.compile(
     r"^(?:hi|hello|hey|thanks|thank you|sure|certainly|of course|great question|good question|"
     r"here (?:is|are)|here's|let me|feel free|i hope|hope this|i think|i believe|i feel|in my opinion|"
+    r"i would say|i'd say|"
     r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
     r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
     r"i (?:don't|do not) have (?:access|real-time|the ability|browsing|internet|current|up-to-date|live)|"
     r"i(?:'m| am) (?:not|just|only) an? |i(?:'m| am) an? (?:ai|language model)|"
     r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) |"
-    r"(?:this|the above|my) (?:summary|response|answer)|the summary|that(?:'s| is) (?:all|it|everything))\b",
+    r"(?:this|the above|my) (?:summary|response|answer)|the summary|that(?:'s| is) (?:all|it|everything)|"
+    # what the answer says about the question or itself: "You asked whether ...", "The following are ..."
+    r"you(?:'re| are)? ask(?:ed|ing)|you want(?:ed)? to know|your question|this is an? (?:common|good|great|"
+    r"frequent|popular|tricky) question|i (?:can|could|will|'ll) (?:help|assist)|the following (?:is|are)|"
+    r"there are (?:several|a few|many|some|two|three|a number of) (?:things|factors|points|ways|reasons|"
+    r"options|aspects|key))\b",
     re.IGNORECASE,
 )
 # A chat answer's small talk ("Happy to help!", "That's a great question!", "Let's dive in.",
@@ -58,9 +64,19 @@ _OWN_SOURCE = re.compile(
     re.IGNORECASE,
 )
 _HEDGE = re.compile(
-    r"^(?:i (?:think|believe|recall|suspect|guess)|i(?:'m| am) (?:fairly|pretty|quite) (?:sure|certain)|"
-    r"if i (?:recall|remember)(?: correctly)?|as far as i (?:know|remember)|to (?:the best of )?my knowledge|"
+    r"^(?:i (?:think|believe|recall|suspect|guess|would say)|i'd say|"
+    r"i(?:'m| am) (?:fairly|pretty|quite) (?:sure|certain)|if i (?:recall|remember)(?: correctly)?|"
+    r"as far as i (?:know|remember)|to (?:the best of )?my knowledge|"
     r"in my (?:opinion|view))(?: that)?,?\s+(?=\S)",
+    re.IGNORECASE,
+)
+# What frames a claim: "Please note that X", "Keep in mind that X", "It is worth noting that X",
+# "As mentioned earlier, X" ("Remember the Titans" is a film: a verb needs its "that")
+_FRAMING = re.compile(
+    r"^(?:(?:please )?note that|(?:keep|bear) in mind(?: that)?|remember that|it(?:'s| is) (?:important|worth|"
+    r"interesting) (?:to note|noting|to mention|mentioning|to remember)(?: that)?|i can (?:tell you|confirm|"
+    r"say) that|i found that|as (?:i )?(?:mentioned|noted|stated|said|discussed)(?: (?:earlier|above|before|"
+    r"previously))?,)\s+(?=\S)",
     re.IGNORECASE,
 )
 # A marker that opens a claim, with its comma: "In conclusion, X", "To answer your question, X"
@@ -96,6 +112,7 @@ _SILENCE = re.compile(
     rf"stated|detailed|included|listed|named|explained|disclosed)|missing) (?:in|from) {SOURCE}\W*$",
     re.IGNORECASE,
 )
+_TITLED = re.compile(r"\s*(?:the|a|an)\s+[A-Z]")
 _IMPERATIVE = re.compile(
     r"^(?:click|run|open|install|type|press|select|go|add|remove|use|make sure|ensure|try|"
     r"check|see|visit|call|create|set|enter|choose|copy|paste|navigate|download|save|restart)\b|"
@@ -113,7 +130,7 @@ def preamble(sentence: str) -> int:
     small talk before a "but"; 0 where none.  A hedged claim ("I believe X") is checked when it names or
     counts something; "I think it is lovely" stays an opinion."""
     if m := _LEAD_IN.match(sentence) or _REPLY_LEAD.match(sentence) or _OWN_SOURCE.match(sentence) \
-            or _OPENER.match(sentence) or _NAMED_LABEL.match(sentence):
+            or _OPENER.match(sentence) or _NAMED_LABEL.match(sentence) or _FRAMING.match(sentence):
         return m.end()
     if (m := _HEDGE.match(sentence)) and re.search(r"\d|\b(?!I\b)[A-Z]", sentence[m.end():]):
         return m.end()
@@ -148,8 +165,10 @@ def is_command(body: str, whole: bool, raw: str = "") -> bool:
         return True
     rest = body[m.end():]
     following = rest.lstrip()[:1]
-    named = rest.startswith("-") or following.isupper() or following.isdigit()
-    return not (named and (whole or FINITE_VERB.search(rest)))
+    if rest.startswith("-") or following.isupper() or following.isdigit():  # a name
+        return not (whole or FINITE_VERB.search(rest))
+    # a title with its article is a name too when a verb follows: "Remember the Titans is a film"
+    return not (_TITLED.match(rest) and FINITE_VERB.search(rest))
 
 
 def is_silence(text: str) -> bool:

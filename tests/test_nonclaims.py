@@ -13,6 +13,9 @@ from guardrail.nonclaims import is_command, is_silence, preamble, says_nothing
     "Hope that helps!", "Enjoy your visit to Paris!", "Let's break it down.", "That's a great question!",
     "Below is a summary of the key facts.", "In summary, I hope this helps!", "I can't browse the web.",
     "I don't have real-time data.", "I'm not a lawyer.", "I think it is lovely.",
+    "You asked whether the tower is in Paris.", "Your question is about the Eiffel Tower.",
+    "This is a common question.", "There are several things to consider.", "The following are key facts.",
+    "I can help with that.", "I would say the tower is the most famous landmark.",
 ])
 def test_small_talk_and_refusals_say_nothing(sentence: str) -> None:
     assert says_nothing(sentence)
@@ -23,6 +26,7 @@ def test_small_talk_and_refusals_say_nothing(sentence: str) -> None:
     "Let's Dance is a David Bowie album.", "Good Luck Charlie is a sitcom.", "You're Welcome is a song.",
     "Have a Nice Day is a Bon Jovi album.", "Happy Days is an American sitcom.", "Hope Solo is a goalkeeper.",
     "Good point guards are rare.", "No problem was found in the audit.", "The tower is 330 m tall.",
+    "Your Song is an Elton John song.", "There are three towers in the city.",
 ])
 def test_claims_that_begin_like_small_talk(sentence: str) -> None:
     assert not says_nothing(sentence)
@@ -41,6 +45,11 @@ def test_claims_that_begin_like_small_talk(sentence: str) -> None:
     ("To answer your question, it opened in 1889.", "it opened in 1889."),
     ("**Answer:** The tower opened in 1889.", "The tower opened in 1889."),
     ("Fun fact: the tower grows 15 cm in summer.", "the tower grows 15 cm in summer."),
+    ("Please note that the tower closes at 11 pm.", "the tower closes at 11 pm."),
+    ("Keep in mind that prices change.", "prices change."),
+    ("It is worth noting that the tower is 330 m tall.", "the tower is 330 m tall."),
+    ("I can tell you that it opened in 1889.", "it opened in 1889."),
+    ("As mentioned earlier, the tower is in Paris.", "the tower is in Paris."),
 ])
 def test_where_the_claim_starts_after_talk(sentence: str, claim: str) -> None:
     assert sentence[preamble(sentence):] == claim
@@ -65,7 +74,8 @@ def test_instructions_and_names_that_begin_like_them() -> None:
                         "Click Save to continue."):
         assert is_command(instruction, whole=False), instruction
     for name in ("Contact lenses are medical devices.", "Take That is a British band.",
-                 "Don't Look Up is a 2021 film.", "Open Road Films distributed it."):
+                 "Don't Look Up is a 2021 film.", "Open Road Films distributed it.",
+                 "Remember the Titans is a 2000 film."):
         assert not is_command(name, whole=False), name
 
 

@@ -48,6 +48,8 @@ _SMALL_TALK = re.compile(
     r"good (?:morning|afternoon|evening)|welcome|congratulations|congrats)\W*$",
     re.IGNORECASE,
 )
+# "Yes, it opened in 1889.", "No, it is in Berlin.": the claim is what follows (the extractor also
+# restates a "No" with the question it denies)
 _REPLY_LEAD = re.compile(r"^(?:yes|yeah|no|absolutely|definitely|certainly|indeed|of course|sure)[,!]\s+(?=\S)",
                          re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"I\b")
@@ -81,12 +83,10 @@ _FRAMING = re.compile(
 )
 # A marker that opens a claim, with its comma: "In conclusion, X", "To answer your question, X"
 # (without the comma "So far ..." and "Well water ..." begin claims)
-_OPENER = re.compile(
-    r"^(?:in (?:summary|short|conclusion|any case|answer to your question)|to (?:summari[sz]e|conclude|sum up|"
-    r"answer your question)|overall|anyway|finally|again|so|ok(?:ay)?|well|all in all|great|alright|"
-    r"(?:with )?that said),\s+(?=\S)",
-    re.IGNORECASE,
-)
+_MARKERS = (r"in (?:summary|short|conclusion|any case)|to (?:summari[sz]e|conclude|sum up)|overall|anyway|"
+            r"finally|again|so|ok(?:ay)?|well|all in all")
+_OPENER = re.compile(rf"^(?:{_MARKERS}|in answer to your question|to answer your question|great|alright|"
+                     r"(?:with )?that said),\s+(?=\S)", re.IGNORECASE)
 # A label that says what kind of remark follows: "Fun fact: the tower grows 15 cm in summer".  Not
 # any label: in "**Eiffel Tower**: It is 330 m tall" the label is what "It" means.
 _NAMED_LABEL = re.compile(r"^[*_]{0,2}(?:good news|bad news|fun fact|tl;?dr|note|important|bottom line|"
@@ -94,11 +94,7 @@ _NAMED_LABEL = re.compile(r"^[*_]{0,2}(?:good news|bad news|fun fact|tl;?dr|note
 # "I'm sorry, but X", "I can't browse the web, but X": small talk or a refusal before the claim
 _BUT = re.compile(r"[,;]?\s+(?:but|however,?|though)\s+(?=\S)", re.IGNORECASE)
 # A discourse marker may precede the small talk: "In summary, I hope this helps!"
-_DISCOURSE = re.compile(
-    r"^(?:in (?:summary|short|conclusion|any case)|to (?:summarize|summarise|conclude|sum up)|overall|"
-    r"anyway|finally|again|so|ok(?:ay)?|well|all in all),?\s+",
-    re.IGNORECASE,
-)
+_DISCOURSE = re.compile(rf"^(?:{_MARKERS}),?\s+", re.IGNORECASE)
 SOURCE = (r"(?:the|this|that) (?:(?:provided|given|above|original|following|source) )?"
           r"(?:passage|article|text|document|context|source|report|story|excerpt|paragraph)(?: provided| given)?")
 # What the source leaves out is no fact to check against it: "However, the passage does not
@@ -126,9 +122,10 @@ _IMPERATIVE = re.compile(
 
 
 def preamble(sentence: str) -> int:
-    """Where the claim starts after a lead-in, a "yes" or "no", a preamble of the answer's own, or
-    small talk before a "but"; 0 where none.  A hedged claim ("I believe X") is checked when it names or
-    counts something; "I think it is lovely" stays an opinion."""
+    """Where the claim starts after a lead-in, a "yes" or "no", an opening marker, a label, a framing,
+    a preamble of the answer's own, or small talk before a "but"; 0 where none (the caller repeats it:
+    "No, I think X").  A hedged claim ("I believe X") is checked when it names or counts something;
+    "I think it is lovely" stays an opinion."""
     if m := _LEAD_IN.match(sentence) or _REPLY_LEAD.match(sentence) or _OWN_SOURCE.match(sentence) \
             or _OPENER.match(sentence) or _NAMED_LABEL.match(sentence) or _FRAMING.match(sentence):
         return m.end()

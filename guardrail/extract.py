@@ -333,9 +333,12 @@ class RuleBasedExtractor:
                 clean = _clean(claim_text)
                 if is_silence(clean):  # "..., but the plot is not described in the text"
                     continue
-                if question and len(sentences) == 1 and self._is_fragment(clean):
-                    clean = as_statement(question, clean) or f"{question.strip()} {clean}"
                 pronoun = _PRONOUN_START.match(clean)
+                # "No, it ships to Spain.": a pronoun the question names is a subject, not a fragment's word
+                if question and len(sentences) == 1 and not (pronoun and previous_entity) \
+                        and self._is_fragment(clean):
+                    clean = as_statement(question, clean) or f"{question.strip()} {clean}"
+                    pronoun = _PRONOUN_START.match(clean)
                 if pronoun and previous_entity:
                     clean = previous_entity + clean[pronoun.end():]
                 distributed = self._distributed(clean)

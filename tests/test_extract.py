@@ -440,6 +440,9 @@ def test_a_yes_or_no_reply_is_restated_with_the_question() -> None:
     assert texts("No, it is in Berlin.") == [("The Eiffel Tower is not in Paris.", "No"),
                                              ("The Eiffel Tower is in Berlin.", "it is in Berlin.")]
     assert texts("No, I think it is in Rome.")[1] == ("The Eiffel Tower is in Rome.", "it is in Rome.")
+    # a verb the rules do not know ("ships") leaves no fragment once "it" names the subject
+    assert texts("No, it ships to Germany.", "Does the H2 ship to Italy?") == [
+        ("The H2 does not ship to Italy.", "No"), ("The H2 ships to Germany.", "it ships to Germany.")]
     # after "Yes," the words say what it affirms; the same claim is not made twice
     assert texts("Yes, the Eiffel Tower is in Paris. It opened in 1889.") == [
         ("The Eiffel Tower is in Paris.", "the Eiffel Tower is in Paris."),

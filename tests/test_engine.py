@@ -449,3 +449,13 @@ def test_an_annotated_answer_checked_again_makes_the_same_claims(guard: Guardrai
     assert "Sources:" in report.output
     again = guard.check(report.output, context=CURIE_CONTEXT)
     assert [c.claim.text for c in again.claims] == [c.claim.text for c in report.claims]
+
+
+def test_a_wrong_no_is_caught_by_the_denial_it_makes(guard: Guardrail) -> None:
+    context = ["The Halcyra H2 robot vacuum comes in black and white. It weighs 3.4 kg."]
+    wrong = guard.check("No, it only comes in black.", context=context, question="Does the H2 come in white?")
+    denied, clause = wrong.claims
+    assert denied.claim.text == "The H2 does not come in white." and denied.verdict == "contradicted"
+    assert clause.claim.text == "The H2 only comes in black." and not wrong.ok
+    right = guard.check("Yes, it comes in black and white.", context=context, question="Does the H2 come in white?")
+    assert [c.claim.text for c in right.claims] == ["The H2 comes in black and white."] and right.ok

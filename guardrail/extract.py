@@ -319,6 +319,9 @@ class RuleBasedExtractor:
             # check "Mars is ..."
             while skip := preamble(sentence):
                 said = sentence[:skip].rstrip(" ,!")
+                if said.rstrip("*_").endswith(":"):
+                    # "**Eiffel Tower**: It is ..." is about the tower; after "**Navigation:**", "It" may be anything
+                    previous_entity = _named_label(said, text, question)
                 if question and index == 0 and not denied and reply(said) is False:
                     # "No, Roth was a journalist." also denies what was asked; after a "Yes," the
                     # words say what is affirmed themselves
@@ -564,11 +567,23 @@ def _unwrap_attribution(sentence: str, start: int) -> tuple[int, str]:
     return start, sentence
 
 
+def _named_label(said: str, text: str, question: str | None) -> str | None:
+    """A list item's label when it names what the item is about: a name the answer or question
+    uses elsewhere ("Compare Python and Rust" ... "**Python**: It is interpreted"), not a heading
+    word ("**Navigation:** It maps rooms")."""
+    label = _clean(said).rstrip(":").strip()
+    if _ENTITY.fullmatch(label) and (text.count(label) > 1 or label in (question or "")):
+        return label
+    return None
+
+
 def _leading_entity(sentence: str) -> str | None:
     title = _QUOTED_TITLE.match(_clean(sentence))
     if title:
         return title.group()
     m = _ENTITY.match(_clean(sentence))
+    if m and _clean(sentence)[m.end():m.end() + 1] == ":":  # a label ("Battery: ..."), not a subject
+        return None
     # a sentence-initial function word, opener or participle ("Over 600 firefighters", "In Paris",
     # "Prior to ...", "Accompanied by ...") starts no subject, though "The" may ("The Eiffel Tower")
     words = m.group().split() if m else []

@@ -22,6 +22,7 @@ _NON_CLAIM = re.compile(
     r"here (?:is|are)|here's|let me|feel free|i hope|hope this|i think|i believe|i feel|in my opinion|"
     r"i would say|i'd say|"
     r"i(?:'m| am) (?:not sure|sorry|unable|happy|glad)|sorry|unfortunately,? i|as an ai|"
+    r"i(?:'m| am) not (?:\d+% |entirely |completely |totally |quite |fully |absolutely )?(?:sure|certain)|"
     r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
     r"i (?:don't|do not) have (?:access|real-time|the ability|browsing|internet|current|up-to-date|live)|"
     r"i(?:'m| am) (?:not|just|only) an? |i(?:'m| am) an? (?:ai|language model)|"
@@ -87,6 +88,11 @@ _MARKERS = (r"in (?:summary|short|conclusion|any case)|to (?:summari[sz]e|conclu
             r"finally|again|so|ok(?:ay)?|well|all in all")
 _OPENER = re.compile(rf"^(?:{_MARKERS}|in answer to your question|to answer your question|great|alright|"
                      r"(?:with )?that said),\s+(?=\S)", re.IGNORECASE)
+# A list item's label before a sentence: "**Navigation:** It maps rooms with LiDAR."  Kept before a
+# short fragment ("**Location:** Paris, France"), whose subject it is; a sentence opens with a
+# pronoun, has a finite verb or runs to five words.
+_LABEL = re.compile(r"^[*_]{0,2}[A-Z][^:.!?\n]{0,38}?[*_]{0,2}:[*_]{0,2}\s+(?=[*_]{0,2}[A-Z])")
+_PRONOUN = re.compile(r"[*_]{0,2}(?:It|He|She|They|We|This|These|Its|Their|His|Her)\b")
 # A label that says what kind of remark follows: "Fun fact: the tower grows 15 cm in summer".  Not
 # any label: in "**Eiffel Tower**: It is 330 m tall" the label is what "It" means.
 _NAMED_LABEL = re.compile(r"^[*_]{0,2}(?:good news|bad news|fun fact|tl;?dr|note|important|bottom line|"
@@ -128,6 +134,9 @@ def preamble(sentence: str) -> int:
     "I think it is lovely" stays an opinion."""
     if m := _LEAD_IN.match(sentence) or _REPLY_LEAD.match(sentence) or _OWN_SOURCE.match(sentence) \
             or _OPENER.match(sentence) or _NAMED_LABEL.match(sentence) or _FRAMING.match(sentence):
+        return m.end()
+    if (m := _LABEL.match(sentence)) and (_PRONOUN.match(sentence, m.end()) or FINITE_VERB.search(sentence, m.end())
+                                          or len(sentence[m.end():].split()) >= 5):
         return m.end()
     if (m := _HEDGE.match(sentence)) and re.search(r"\d|\b(?!I\b)[A-Z]", sentence[m.end():]):
         return m.end()

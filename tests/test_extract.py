@@ -519,3 +519,12 @@ def test_where_an_answer_says_its_sentence_comes_from_is_not_part_of_the_claim()
     for text in ("The tower is 330 m tall (source: Wikipedia).", "The tower is 330 m tall (see [1])."):
         assert [c.text for c in ex.extract(text)] == ["The tower is 330 m tall."]
     assert [c.text for c in ex.extract("Paris (France) is big and old.")] == ["Paris (France) is big and old."]
+
+
+def test_a_list_items_label_is_cut_unless_it_names_what_it_is_pronoun_means() -> None:
+    text = ("Python and Rust differ.\n\n- **Python**: It is interpreted.\n- **Navigation:** It maps rooms.\n"
+            "- **Battery:** The 5,200 mAh battery lasts 180 minutes.\n- **Weight:** It weighs 3.4 kg.\n"
+            "- **Location:** Paris, France")
+    assert [c.text for c in ex.extract(text)] == [
+        "Python and Rust differ.", "Python is interpreted.", "It maps rooms.",
+        "The 5,200 mAh battery lasts 180 minutes.", "It weighs 3.4 kg.", "Location: Paris, France"]

@@ -46,6 +46,8 @@ def test_claims_that_begin_like_small_talk(sentence: str) -> None:
     ("**Answer:** The tower opened in 1889.", "The tower opened in 1889."),
     ("Fun fact: the tower grows 15 cm in summer.", "the tower grows 15 cm in summer."),
     ("Please note that the tower closes at 11 pm.", "the tower closes at 11 pm."),
+    ("**Navigation:** It maps rooms with a LiDAR sensor.", "It maps rooms with a LiDAR sensor."),
+    ("**Battery**: The 5,200 mAh battery lasts 180 minutes.", "The 5,200 mAh battery lasts 180 minutes."),
     ("Keep in mind that prices change.", "prices change."),
     ("It is worth noting that the tower is 330 m tall.", "the tower is 330 m tall."),
     ("I can tell you that it opened in 1889.", "it opened in 1889."),
@@ -62,8 +64,8 @@ def test_where_the_claim_starts_after_talk(sentence: str, claim: str) -> None:
     "Nobody knows, but it is old.",
     "So far the tower has had 300 million visitors.",  # a marker opens a claim only with its comma
     "Well water is safe to drink.",
-    "**Eiffel Tower**: It is 330 m tall.",  # the label is what "It" means
     "At 10:30 the show started.",
+    "**Location:** Paris, France",  # a label before a short value is its subject
 ])
 def test_no_preamble(sentence: str) -> None:
     assert preamble(sentence) == 0

@@ -26,9 +26,9 @@ from guardrail.verbs import FINITE_VERB, IRREGULAR_PAST, is_base_verb, is_presen
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
-# a bullet may be a symbol or an emoji: "✅ It is waterproof", "➤ It weighs 3.4 kg"
-_LIST_MARK = re.compile(r"^\s*(?:[-*+•\u2190-\u21ff\u25a0-\u25ff\u2600-\u27bf\U0001f300-\U0001faff]\ufe0f?|"
-                        r"\d{1,3}[.)]|[a-zA-Z][.)])\s+")
+# a bullet may be a symbol or an emoji, or have one after it: "✅ It is waterproof", "- ➤ It weighs 3.4 kg"
+_SYMBOL = r"[\u2190-\u21ff\u25a0-\u25ff\u2600-\u27bf\U0001f300-\U0001faff]\ufe0f?"
+_LIST_MARK = re.compile(rf"^\s*(?:(?:[-*+•]|\d{{1,3}}[.)]|[a-zA-Z][.)])\s+(?:{_SYMBOL}\s+)?|{_SYMBOL}\s+)")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 # An answer's list of sources names documents, it asserts nothing: "Sources:", "## References",
 # "**Further reading**" open one (to the next heading); "[1] https://...", "[^2]: Smith (2020)" are

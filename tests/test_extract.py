@@ -490,10 +490,10 @@ def test_an_answers_list_of_sources_is_not_checked() -> None:
 
 
 def test_symbol_bullets_and_numbered_steps() -> None:
-    text = "✅ It is in Paris.\n⚠️ It is closed on Mondays.\n➤ It weighs 7,300 tonnes."
+    text = "✅ It is in Paris.\n⚠️ It is closed on Mondays.\n- ➤ It weighs 7,300 tonnes.\n1. 🔹 It is iron."
     claims = ex.extract(text)
     assert [text[c.start:c.end] for c in claims] == ["It is in Paris.", "It is closed on Mondays.",
-                                                     "It weighs 7,300 tonnes."]
+                                                     "It weighs 7,300 tonnes.", "It is iron."]
     steps = ("Step 1: Buy a ticket online.\nStep 2: Take the lift to the top.\nTip: book early.\n"
              "Don't forget your passport. Turn left at the station. Avoid the crowds by arriving early.")
     assert ex.extract(steps) == []

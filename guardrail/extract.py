@@ -36,6 +36,7 @@ _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _SOURCES = re.compile(r"^\s*(?:#{1,6}\s*)?[*_]{0,2}(?:sources?|references?|citations?|bibliography|"
                       r"further reading|works cited)[*_]{0,2}\s*(?::[*_]{0,2}\s*(?P<listed>\S.*)?)?$", re.IGNORECASE)
 _SOURCE_ENTRY = re.compile(r"^\s*(?:[-*+]\s+)?\[\^?\w{1,12}\]:?\s")
+_FIRST_PERSON = re.compile(r"I(?:['’]\w+)?$")
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _EMPHASIS = re.compile(r"[*_`]+")
 # Signs of code, not of prose with brackets or a semicolon: an assignment or comparison,
@@ -310,14 +311,9 @@ class RuleBasedExtractor:
         denied: list[Claim] = []
         for index, (s, e) in enumerate(sentences):
             sentence = text[s:e]
-            if reply(_clean(sentence)) is not None:
-                # "Yes, it is." claims something only as the reply to the question asked
-                if question and index == 0:
-                    claims.extend(Claim(text=t, start=s, end=e) for t in self._reply(question, _clean(sentence)))
-                continue
             # "Here is the answer: Mars is ...", "I'm sorry, but Mars is ...", "No, I think Mars is ..."
             # check "Mars is ..."
-            while skip := preamble(sentence):
+            while (yes := reply(_clean(sentence))) is None and (skip := preamble(sentence)):
                 said = sentence[:skip].rstrip(" ,!")
                 if said.rstrip("*_").endswith(":"):
                     # "**Eiffel Tower**: It is ..." is about the tower; after "**Navigation:**", "It" may be anything
@@ -328,6 +324,11 @@ class RuleBasedExtractor:
                     denied = [Claim(text=t, start=s, end=s + len(said)) for t in self._reply(question, said)]
                     claims.extend(denied)
                 s, sentence = s + skip, sentence[skip].upper() + sentence[skip + 1:]
+            if yes is not None:
+                # "Yes, it is.", "**Short answer:** No." claim something only as the reply to the question
+                if question and index == 0 and not denied:
+                    claims.extend(Claim(text=t, start=s, end=e) for t in self._reply(question, _clean(sentence)))
+                continue
             if not self._is_assertion(sentence, whole=len(sentences) == 1):
                 continue
             s, body = _unwrap_attribution(sentence, s)
@@ -582,7 +583,8 @@ def _leading_entity(sentence: str) -> str | None:
     if title:
         return title.group()
     m = _ENTITY.match(_clean(sentence))
-    if m and _clean(sentence)[m.end():m.end() + 1] == ":":  # a label ("Battery: ..."), not a subject
+    # a label ("Battery: ...") or the answer's "I" ("I'd recommend the H3") is no subject
+    if m and (_clean(sentence)[m.end():m.end() + 1] == ":" or _FIRST_PERSON.match(m.group())):
         return None
     # a sentence-initial function word, opener or participle ("Over 600 firefighters", "In Paris",
     # "Prior to ...", "Accompanied by ...") starts no subject, though "The" may ("The Eiffel Tower")

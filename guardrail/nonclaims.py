@@ -26,7 +26,7 @@ _NON_CLAIM = re.compile(
     r"i (?:can(?:no|')t|cannot|don't know|do not know|won't)|please|note that you|"
     r"i (?:don't|do not) have (?:access|real-time|the ability|browsing|internet|current|up-to-date|live)|"
     r"i(?:'m| am) (?:not|just|only) an? |i(?:'m| am) an? (?:ai|language model)|"
-    r"if you (?:have|need|want)|let me know|i recommend|you (?:should|could|might|may) |"
+    r"if you (?:have|need|want)|let me know|i(?:'d| would)? (?:recommend|suggest)|you (?:should|could|might|may) |"
     r"(?:this|the above|my) (?:summary|response|answer)|the summary|that(?:'s| is) (?:all|it|everything)|"
     # what the answer says about the question or itself: "You asked whether ...", "The following are ..."
     r"you(?:'re| are)? ask(?:ed|ing)|you want(?:ed)? to know|your question|this is an? (?:common|good|great|"
@@ -54,16 +54,17 @@ _SMALL_TALK = re.compile(
 _REPLY_LEAD = re.compile(r"^(?:yes|yeah|no|absolutely|definitely|certainly|indeed|of course|sure)[,!]\s+(?=\S)",
                          re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"I\b")
-_LEAD_IN = re.compile(r"^(?:here(?:'s| is| are)|in (?:short|summary)|to (?:summari[sz]e|sum up)|"
-                      r"(?:the )?(?:short )?answer(?: is)?|step \d+|(?:pro )?tip|hint)\b[^:.!?\n]{0,80}:\s+(?=\S)",
-                      re.IGNORECASE)
+_LEAD_IN = re.compile(r"^[*_]{0,2}(?:here(?:'s| is| are)|in (?:short|summary)|to (?:summari[sz]e|sum up)|"
+                      r"(?:the )?(?:short )?answer(?: is)?|step \d+|(?:pro )?tip|hint)\b[^:.!?\n]{0,80}:[*_]{0,2}"
+                      r"\s+(?=\S)", re.IGNORECASE)
 # What an answer says of itself before a claim, which is checked without it: "As of my knowledge
 # cutoff in 2023, X", "Based on the documents you provided, X", and a hedge, "I believe (that) X".
 _OWN_SOURCE = re.compile(
     r"^(?:as of my (?:last )?(?:knowledge cut-?off|training(?: data)?|update)|according to my (?:knowledge|"
     r"training(?: data)?|information)|based on (?:my (?:knowledge|training(?: data)?)|the (?:information|"
     r"documents?|context|sources?|passages?|search results)(?: (?:that )?(?:you(?:'ve)? )?(?:provided|shared|"
-    r"gave|given|above|available))?))\b[^,.;]{0,40},\s+(?=\S)",
+    r"gave|given|above|available))?|what you(?:'ve| have)? (?:shared|said|told me|provided|described)))"
+    r"\b[^,.;]{0,40},\s+(?=\S)",
     re.IGNORECASE,
 )
 _HEDGE = re.compile(
@@ -85,7 +86,7 @@ _FRAMING = re.compile(
 # A marker that opens a claim, with its comma: "In conclusion, X", "To answer your question, X"
 # (without the comma "So far ..." and "Well water ..." begin claims)
 _MARKERS = (r"in (?:summary|short|conclusion|any case)|to (?:summari[sz]e|conclude|sum up)|overall|anyway|"
-            r"finally|again|so|ok(?:ay)?|well|all in all")
+            r"finally|again|so|ok(?:ay)?|well|all in all|hmm+|oh|ah|um")
 _OPENER = re.compile(rf"^(?:{_MARKERS}|in answer to your question|to answer your question|great|alright|"
                      r"(?:with )?that said),\s+(?=\S)", re.IGNORECASE)
 # A list item's label before a sentence: "**Navigation:** It maps rooms with LiDAR."  Kept before a

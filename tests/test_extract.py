@@ -453,6 +453,9 @@ def test_a_yes_or_no_reply_is_restated_with_the_question() -> None:
     assert texts("No, Joseph Roth was a journalist.", "Were both Joseph Roth and Cid Corman authors?") == [
         ("Joseph Roth and Cid Corman were not both authors.", "No"),
         ("Joseph Roth was a journalist.", "Joseph Roth was a journalist.")]
+    # a labelled reply is a reply: "**Short answer:** No."
+    assert texts("**Short answer:** No.\n\n**Longer answer:** It is in Paris.")[0] == (
+        "The Eiffel Tower is not in Paris.", "No.")
     # without its question, or answering a request, a reply claims nothing
     assert texts("Yes, it is.", None) == [] and texts("No.", None) == []
     assert texts("Sure!", "Can you help me?") == []
@@ -528,3 +531,8 @@ def test_a_list_items_label_is_cut_unless_it_names_what_it_is_pronoun_means() ->
     assert [c.text for c in ex.extract(text)] == [
         "Python and Rust differ.", "Python is interpreted.", "It maps rooms.",
         "The 5,200 mAh battery lasts 180 minutes.", "It weighs 3.4 kg.", "Location: Paris, France"]
+
+
+def test_the_answers_own_i_is_no_subject_for_the_next_pronoun() -> None:
+    assert [c.text for c in ex.extract("I'd recommend the H3 if you have pets. It has a bigger dustbin.")] == [
+        "It has a bigger dustbin."]

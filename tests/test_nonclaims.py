@@ -16,6 +16,7 @@ from guardrail.nonclaims import is_command, is_silence, preamble, says_nothing
     "You asked whether the tower is in Paris.", "Your question is about the Eiffel Tower.",
     "This is a common question.", "There are several things to consider.", "The following are key facts.",
     "I can help with that.", "I would say the tower is the most famous landmark.",
+    "I'd recommend the H3 if you have pets.", "Hmm, I'm not sure.",
 ])
 def test_small_talk_and_refusals_say_nothing(sentence: str) -> None:
     assert says_nothing(sentence)
@@ -52,6 +53,8 @@ def test_claims_that_begin_like_small_talk(sentence: str) -> None:
     ("It is worth noting that the tower is 330 m tall.", "the tower is 330 m tall."),
     ("I can tell you that it opened in 1889.", "it opened in 1889."),
     ("As mentioned earlier, the tower is in Paris.", "the tower is in Paris."),
+    ("Hmm, the H2 should work fine.", "the H2 should work fine."),
+    ("Based on what you've shared, the H2 should work fine.", "the H2 should work fine."),
 ])
 def test_where_the_claim_starts_after_talk(sentence: str, claim: str) -> None:
     assert sentence[preamble(sentence):] == claim

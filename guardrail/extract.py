@@ -1,14 +1,14 @@
 """Rule-based claim extraction: sentences from a maintained segmenter, split into atomic claims.
 
-The answer is first cut into blocks along its Markdown structure (paragraphs, list items,
-table rows, fenced code), so a bullet list or a table never turns into one run-on "sentence";
-code and an answer's list of sources are skipped.  Each block is segmented by pysbd, every
-sentence is located in the original text (offsets are always exact), what asserts nothing is
-dropped and the talk before a claim cut off (``nonclaims``), a yes or no is restated with the
-question it answers, and compound sentences are split at a coordinating conjunction that
-starts a new verb phrase ("X was born in 1950 and died in 2010" gives two claims, the second
-made self-contained by repeating the subject) or a new clause, never inside a coordinated noun
-phrase ("tropical and subtropical waters").  What a
+The answer is first cut into blocks along its Markdown structure (paragraphs, list items, table
+rows, fenced code), so a bullet list or a table never turns into one run-on "sentence"; code and
+an answer's list of sources are skipped, and a table's cells are read with their row and column
+(``tables``). Each block is segmented by pysbd, every sentence is located in the original text
+(offsets are always exact), what asserts nothing is dropped and the talk before a claim cut off
+(``nonclaims``), a yes or no is restated with the question it answers, and compound sentences
+are split at a coordinating conjunction that starts a new verb phrase ("X was born in 1950 and
+died in 2010" gives two claims, the second made self-contained by repeating the subject) or a
+new clause, never inside a coordinated noun phrase ("tropical and subtropical waters"). What a
 sentence attributes to the source is the claim ("The passage states that X" gives X), and a
 leading pronoun takes the subject it most likely means, or stays as it is.
 """
@@ -22,6 +22,7 @@ from guardrail.checks import opens_sentence
 from guardrail.nonclaims import SOURCE, is_command, is_silence, preamble, says_nothing
 from guardrail.questions import SHORT_ANSWER_WORDS, as_statement, reply
 from guardrail.report import Claim
+from guardrail.tables import tables
 from guardrail.verbs import FINITE_VERB, IRREGULAR_PAST, is_base_verb, is_present_verb, third_person
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -303,8 +304,8 @@ class RuleBasedExtractor:
 
     def extract(self, text: str, *, question: str | None = None) -> list[Claim]:
         """Atomic claims of ``text`` with offsets into it; ``question`` makes a short answer a sentence."""
-        sentences = self.sentences(text)
-        claims: list[Claim] = []
+        claims, covered = tables(text)  # a table's cells are read with their row and column
+        sentences = [(s, e) for s, e in self.sentences(text) if not any(a <= s < b for a, b in covered)]
         # "Is the H2 waterproof?" "No, it is splash-proof.": "it" is the subject the question asks about
         asked = as_statement(question, "yes") if question else None
         previous_entity = _leading_entity(asked) if asked else None
@@ -354,7 +355,7 @@ class RuleBasedExtractor:
                 previous_entity = entity
         # "No, the tower is not in Paris." says its "No" again in words: one claim, not two
         said_again = {c.text for c in claims if c not in denied}
-        return [c for c in claims if c not in denied or c.text not in said_again]
+        return sorted((c for c in claims if c not in denied or c.text not in said_again), key=lambda c: c.start)
 
     def _distributed(self, claim: str) -> tuple[str, ...]:
         return _distribute(claim) if self.split_compounds else (claim,)

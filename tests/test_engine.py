@@ -459,3 +459,12 @@ def test_a_wrong_no_is_caught_by_the_denial_it_makes(guard: Guardrail) -> None:
     assert clause.claim.text == "The H2 only comes in black." and not wrong.ok
     right = guard.check("Yes, it comes in black and white.", context=context, question="Does the H2 come in white?")
     assert [c.claim.text for c in right.claims] == ["The H2 comes in black and white."] and right.ok
+
+
+def test_a_wrong_number_in_a_table_is_caught(guard: Guardrail) -> None:
+    context = ["The Halcyra H2 weighs 3.4 kg and its battery lasts 180 minutes. The H3 weighs 3.9 kg."]
+    answer = "| Feature | H2 | H3 |\n|---|---|---|\n| Weight | 3.4 kg | 5.2 kg |"
+    report = guard.check(answer, context=context)
+    right, wrong = report.claims
+    assert right.claim.text == "The weight of H2 is 3.4 kg." and right.verdict == "supported", right
+    assert answer[wrong.claim.start:wrong.claim.end] == "5.2 kg" and wrong.flagged

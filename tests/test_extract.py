@@ -175,7 +175,8 @@ def test_markdown_lists_tables_and_code_do_not_make_garbage() -> None:
         "1. Open the map.\n2. Click on Paris.\n"
     )
     texts = [c.text for c in ex.extract(text)]
-    assert texts == ["Paris is the capital of France.", "The city has about 2.1 million residents."]
+    assert texts == ["Paris is the capital of France.", "The city has about 2.1 million residents.",
+                     "The country of Paris is France."]  # a table's cell with its row and column
     spans_ok(text)
 
 

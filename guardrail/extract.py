@@ -19,13 +19,12 @@ import re
 import threading
 
 from guardrail.checks import opens_sentence
-from guardrail.nonclaims import SOURCE, is_command, is_silence, preamble, says_nothing
+from guardrail.nonclaims import FIRST_PERSON, SOURCE, is_command, is_silence, preamble, says_nothing
 from guardrail.questions import SHORT_ANSWER_WORDS, as_statement, reply
 from guardrail.report import Claim
-from guardrail.tables import tables
+from guardrail.tables import FENCE, tables
 from guardrail.verbs import FINITE_VERB, IRREGULAR_PAST, is_base_verb, is_present_verb, third_person
 
-_FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 # a bullet may be a symbol or an emoji, or have one after it: "✅ It is waterproof", "- ➤ It weighs 3.4 kg"
 _SYMBOL = r"[\u2190-\u21ff\u25a0-\u25ff\u2600-\u27bf\U0001f300-\U0001faff]\ufe0f?"
@@ -37,7 +36,6 @@ _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _SOURCES = re.compile(r"^\s*(?:#{1,6}\s*)?[*_]{0,2}(?:sources?|references?|citations?|bibliography|"
                       r"further reading|works cited)[*_]{0,2}\s*(?::[*_]{0,2}\s*(?P<listed>\S.*)?)?$", re.IGNORECASE)
 _SOURCE_ENTRY = re.compile(r"^\s*(?:[-*+]\s+)?\[\^?\w{1,12}\]:?\s")
-_FIRST_PERSON = re.compile(r"I(?:['’]\w+)?$")
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _EMPHASIS = re.compile(r"[*_`]+")
 # Signs of code, not of prose with brackets or a semicolon: an assignment or comparison,
@@ -168,7 +166,7 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     for line in text.splitlines(keepends=True):
         start, end = pos, pos + len(line.rstrip("\r\n"))
         pos += len(line)
-        if _FENCE.match(line):
+        if FENCE.match(line):
             in_code = not in_code
             if para_start is not None:
                 spans.append((para_start, para_end))
@@ -585,7 +583,7 @@ def _leading_entity(sentence: str) -> str | None:
         return title.group()
     m = _ENTITY.match(_clean(sentence))
     # a label ("Battery: ...") or the answer's "I" ("I'd recommend the H3") is no subject
-    if m and (_clean(sentence)[m.end():m.end() + 1] == ":" or _FIRST_PERSON.match(m.group())):
+    if m and (_clean(sentence)[m.end():m.end() + 1] == ":" or FIRST_PERSON.match(m.group())):
         return None
     # a sentence-initial function word, opener or participle ("Over 600 firefighters", "In Paris",
     # "Prior to ...", "Accompanied by ...") starts no subject, though "The" may ("The Eiffel Tower")

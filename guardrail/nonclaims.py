@@ -53,7 +53,8 @@ _SMALL_TALK = re.compile(
 # restates a "No" with the question it denies)
 _REPLY_LEAD = re.compile(r"^(?:yes|yeah|no|absolutely|definitely|certainly|indeed|of course|sure)[,!]\s+(?=\S)",
                          re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"I\b")
+_MARKUP = re.compile(r"[*_`]+|<br\s*/?>")
+FIRST_PERSON = re.compile(r"I\b")
 _LEAD_IN = re.compile(r"^[*_]{0,2}(?:here(?:'s| is| are)|in (?:short|summary)|to (?:summari[sz]e|sum up)|"
                       r"(?:the )?(?:short )?answer(?: is)?|step \d+|(?:pro )?tip|hint)\b[^:.!?\n]{0,80}:[*_]{0,2}"
                       r"\s+(?=\S)", re.IGNORECASE)
@@ -141,7 +142,7 @@ def preamble(sentence: str) -> int:
         return m.end()
     if (m := _HEDGE.match(sentence)) and re.search(r"\d|\b(?!I\b)[A-Z]", sentence[m.end():]):
         return m.end()
-    if (m := _BUT.search(sentence)) and says_nothing(_plain(sentence[:m.start()])):
+    if (m := _BUT.search(sentence)) and says_nothing(plain(sentence[:m.start()])):
         return m.end()
     return 0
 
@@ -156,7 +157,7 @@ def _small_talk(body: str) -> bool:
         return False
     # the words after the first, up to the one after the match: "Have a Nice Day is an album"
     words = body[:m.end()].split()[1:] + body[m.end():].split()[:1]
-    return not any(word[:1].isupper() and not _FIRST_PERSON.match(word) for word in words)
+    return not any(word[:1].isupper() and not FIRST_PERSON.match(word) for word in words)
 
 
 def is_command(body: str, whole: bool, raw: str = "") -> bool:
@@ -183,6 +184,6 @@ def is_silence(text: str) -> bool:
     return _SILENCE.match(_DISCOURSE.sub("", text)) is not None
 
 
-def _plain(text: str) -> str:
-    """Without Markdown emphasis and extra spaces: "**I'm sorry**" is small talk too."""
-    return " ".join(re.sub(r"[*_`]+", "", text).split())
+def plain(text: str) -> str:
+    """Without Markdown emphasis, line breaks and extra spaces: "**I'm sorry**" is small talk too."""
+    return " ".join(_MARKUP.sub(" ", text).split())

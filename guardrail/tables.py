@@ -15,15 +15,15 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
+from guardrail.nonclaims import plain
 from guardrail.report import Claim
 
-_FENCE = re.compile(r"^\s*(```|~~~)")
+FENCE = re.compile(r"^\s*(```|~~~)")  # a code fence, which the extractor uses too
 _ROW = re.compile(r"^\s*\|.*\|\s*$")
 _RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _GENERIC = re.compile(r"^(?:features?|attributes?|specs?|specifications?|propert(?:y|ies)|metrics?|"
                       r"characteristics?|items?|aspects?|categor(?:y|ies)|details?|)$", re.IGNORECASE)
 _EMPTY = {"", "-", "—", "–", "n/a", "N/A"}
-_MARKUP = re.compile(r"[*_`]+|<br\s*/?>")
 
 
 def tables(text: str) -> tuple[list[Claim], list[tuple[int, int]]]:
@@ -39,12 +39,12 @@ def tables(text: str) -> tuple[list[Claim], list[tuple[int, int]]]:
     i = 0
     while i < len(lines):
         start, line = lines[i]
-        if _FENCE.match(line):
+        if FENCE.match(line):
             in_code = not in_code
         if in_code or not _ROW.match(line) or i + 1 >= len(lines) or not _RULE.match(lines[i + 1][1]):
             i += 1
             continue
-        headers = [_plain(text[s:e]) for s, e in _cells(line, start)]
+        headers = [plain(text[s:e]) for s, e in _cells(line, start)]
         j = i + 2
         while j < len(lines) and _ROW.match(lines[j][1]):
             row = _cells(lines[j][1], lines[j][0])
@@ -72,12 +72,12 @@ def _cells(line: str, start: int) -> list[tuple[int, int]]:
 def _row_claims(headers: list[str], row: list[tuple[int, int]], text: str) -> list[Claim]:
     if len(row) < 2 or len(headers) < 2:
         return []
-    label = _plain(text[row[0][0]:row[0][1]])
+    label = plain(text[row[0][0]:row[0][1]])
     if not label:
         return []
     out = []
     for k, (s, e) in enumerate(row[1:len(headers)], start=1):
-        value = _plain(text[s:e])
+        value = plain(text[s:e])
         if value in _EMPTY:
             continue
         if _GENERIC.match(headers[0]) and len(headers) == 2:
@@ -97,6 +97,3 @@ def _attribute(word: str) -> str:
     name); "RAM" and "USB ports" stay as written."""
     return word[0].lower() + word[1:] if word[:1].isupper() and word[1:2].islower() else word
 
-
-def _plain(cell: str) -> str:
-    return " ".join(_MARKUP.sub(" ", cell).split())
